@@ -1,0 +1,87 @@
+"""The LLM policy agent: a model behind a backend, prompted with its chat template."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from acbench_env.agents.backends.base import Backend, GenerationRequest
+from acbench_env.agents.base import AgentInput, AgentReply, BaseAgent
+from acbench_env.core.errors import ConfigError
+from acbench_env.core.types import Message, ModelInfo
+
+
+class LLMPolicyAgent(BaseAgent):
+    """Sends the conversation to a backend, which renders it with the model's chat template.
+
+    Greedy decoding by default (``temperature=0``). With sampling, each request carries
+    its own seed (from the runner), so the same run seed reproduces the same samples.
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        max_new_tokens: int = 64,
+        temperature: float = 0.0,
+        top_p: float = 1.0,
+        system_prompt: str | None = None,
+        logprobs: bool = False,
+    ) -> None:
+        super().__init__()
+        if max_new_tokens < 1:
+            raise ConfigError(f"max_new_tokens must be at least 1, got {max_new_tokens}")
+        if temperature < 0:
+            raise ConfigError(f"temperature must be >= 0, got {temperature}")
+        if not 0 < top_p <= 1:
+            raise ConfigError(f"top_p must be in (0, 1], got {top_p}")
+        self.backend = backend
+        self.max_new_tokens = max_new_tokens
+        self.temperature = temperature
+        self.top_p = top_p
+        self.system_prompt = system_prompt
+        self.logprobs = logprobs
+
+    @property
+    def info(self) -> ModelInfo:
+        decoding: dict[str, Any] = {
+            "max_new_tokens": self.max_new_tokens,
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+        }
+        return ModelInfo(
+            model_id=self.backend.model_id,
+            backend=self.backend.name,
+            compression=self.backend.compression,
+            decoding=decoding,
+        )
+
+    def _messages(self, inp: AgentInput) -> tuple[Message, ...]:
+        if self.system_prompt is None:
+            return inp.messages
+        return ({"role": "system", "content": self.system_prompt}, *inp.messages)
+
+    def respond(self, inputs: Sequence[AgentInput]) -> list[AgentReply]:
+        requests = [
+            GenerationRequest(
+                messages=self._messages(inp),
+                max_new_tokens=self.max_new_tokens,
+                temperature=self.temperature,
+                top_p=self.top_p,
+                seed=inp.seed,
+                logprobs=self.logprobs,
+            )
+            for inp in inputs
+        ]
+        completions = self.backend.generate(requests)
+        return [
+            AgentReply(
+                text=c.text,
+                prompt_tokens=c.prompt_tokens,
+                completion_tokens=len(c.token_ids),
+                token_ids=c.token_ids,
+                logprobs=c.logprobs,
+                finish_reason=c.finish_reason,
+            )
+            for c in completions
+        ]

@@ -1,0 +1,186 @@
+"""The ``acbench`` command: list environments, run an agent through one, score trajectories."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from acbench_env.core.errors import AcbenchError, ConfigError
+
+logger = logging.getLogger("acbench_env.cli")
+
+
+def _parse_env_args(items: Sequence[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--env-arg expects KEY=VALUE, got {item!r}")
+        try:
+            out[key] = json.loads(value)
+        except ValueError:
+            out[key] = value
+    return out
+
+
+def cmd_envs(args: argparse.Namespace) -> int:
+    from acbench_env.core.registry import list_envs
+
+    entries = list_envs()
+    width = max((len(e.env_id) for e in entries), default=0)
+    for e in entries:
+        print(f"{e.env_id.ljust(width)}  [{e.capability}]  {e.description}")
+    return 0
+
+
+def _make_agent(args: argparse.Namespace) -> Any:
+    from acbench_env.agents import LLMPolicyAgent, OracleAgent
+
+    if args.agent == "oracle":
+        return OracleAgent()
+    from acbench_env.agents.backends import create_backend
+    from acbench_env.core.models import resolve_model
+
+    resolve_model(args.model)  # a bad path fails here, before the model loads
+    backend = create_backend(args.backend, model=args.model, batch_size=args.batch_size)
+    return LLMPolicyAgent(
+        backend,
+        max_new_tokens=args.max_new_tokens,
+        temperature=args.temperature,
+        system_prompt=args.system_prompt,
+    )
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from acbench_env.core.jsonl import read_trajectories
+    from acbench_env.core.registry import check_env_id
+    from acbench_env.core.runner import episode_seeds, run_episodes
+    from acbench_env.scoring import format_table, summarize
+
+    check_env_id(args.env)
+    episode_seeds(args.episodes, args.seed)
+    out = Path(args.out)
+    read_trajectories(out)  # a corrupt or unreadable file fails here, before the model loads
+    env_kwargs = _parse_env_args(args.env_arg)
+    agent = _make_agent(args)
+    try:
+        result = run_episodes(
+            args.env,
+            agent,
+            episodes=args.episodes,
+            seed=args.seed,
+            out=out,
+            env_kwargs=env_kwargs,
+            batch_size=args.batch_size,
+            progress=not args.no_progress and sys.stderr.isatty(),
+        )
+    except KeyboardInterrupt:
+        saved = len([t for t in read_trajectories(out) if t.env_id == args.env])
+        print(
+            f"\ninterrupted: {saved} finished episodes are saved in {out}; run the same command "
+            "again to resume",
+            file=sys.stderr,
+        )
+        return 130
+    print(
+        f"{len(result.trajectories)} episodes of {args.env} "
+        f"({result.new_episodes} run now, {result.resumed_episodes} resumed) -> {out}"
+    )
+    print(format_table(summarize(result.trajectories)))
+    return 0
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from acbench_env.core.jsonl import read_trajectories
+    from acbench_env.scoring import format_table, summarize
+
+    trajs = []
+    for f in args.files:
+        path = Path(f)
+        if not path.is_file():
+            raise ConfigError(f"{f} is not a file; pass trajectory files written by 'acbench run'")
+        trajs.extend(read_trajectories(path))
+    if not trajs:
+        raise ConfigError("no trajectories in the given files")
+    summaries = summarize(trajs)
+    if args.json:
+        print(json.dumps([s.__dict__ for s in summaries], indent=2))
+    else:
+        print(format_table(summaries))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="acbench",
+        description="Measure how much of an LLM's ability to act survives compression.",
+    )
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("envs", help="list the registered environments")
+    p.set_defaults(func=cmd_envs)
+
+    p = sub.add_parser("run", help="run an agent through an environment and save trajectories")
+    p.add_argument("--env", required=True, help="environment id, e.g. acbench/Needle-v0")
+    p.add_argument(
+        "--model", default="default", help="'default' (SmolLM2-135M-Instruct) or a model folder"
+    )
+    p.add_argument(
+        "--agent",
+        choices=("llm", "oracle"),
+        default="llm",
+        help="'llm' (the model) or 'oracle' (the env's correct actions)",
+    )
+    p.add_argument(
+        "--backend", default="transformers", help="model backend (default: transformers)"
+    )
+    p.add_argument("--episodes", type=int, default=10, help="number of episodes (default 10)")
+    p.add_argument("--seed", type=int, default=0, help="episode i is reset with seed SEED+i")
+    p.add_argument("--out", required=True, help="JSON Lines file; re-running with it resumes")
+    p.add_argument("--batch-size", type=int, default=4, help="episodes stepped at once (default 4)")
+    p.add_argument("--max-new-tokens", type=int, default=64)
+    p.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
+    p.add_argument("--system-prompt", default=None)
+    p.add_argument(
+        "--env-arg",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="environment argument (JSON value), e.g. context_length=2048; repeatable",
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("score", help="summarise trajectory files")
+    p.add_argument("files", nargs="+")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_score)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = (
+        logging.WARNING
+        if args.verbose == 0
+        else logging.INFO
+        if args.verbose == 1
+        else logging.DEBUG
+    )
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args))
+    except AcbenchError as exc:
+        print(f"acbench: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

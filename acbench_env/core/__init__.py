@@ -1,0 +1,1 @@
+"""Core contracts: records, the base environment, errors, registry helpers, the runner."""

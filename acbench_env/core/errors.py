@@ -1,0 +1,46 @@
+"""The error hierarchy of acbench-env.
+
+Every error a user can cause derives from :class:`AcbenchError` and carries a message that
+says what to do. The CLI prints such errors as one line, without a traceback.
+"""
+
+from __future__ import annotations
+
+
+class AcbenchError(Exception):
+    """Base class of every error that acbench-env raises on purpose."""
+
+
+class UnknownEnvError(AcbenchError, KeyError):
+    """An environment id is not registered."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class MissingDependencyError(AcbenchError, ImportError):
+    """An optional dependency is not installed; the message names the extra to install."""
+
+    def __init__(self, package: str, extra: str, purpose: str) -> None:
+        self.package = package
+        self.extra = extra
+        super().__init__(
+            f"{purpose} needs the Python package '{package}', which is not installed; "
+            f"install it with: pip install 'acbench-env[{extra}]'"
+        )
+
+
+class ModelNotFoundError(AcbenchError, FileNotFoundError):
+    """A model argument does not name the default model or a model folder."""
+
+
+class ContextLengthError(AcbenchError, ValueError):
+    """A requested context length does not fit the target model's context window."""
+
+
+class TrajectoryFileError(AcbenchError, ValueError):
+    """A trajectory file cannot be read, is corrupt, or belongs to another run."""
+
+
+class ConfigError(AcbenchError, ValueError):
+    """An argument or configuration value is invalid."""

@@ -1,0 +1,101 @@
+"""Trajectory files: JSON Lines, one episode per line, append-only.
+
+Each record is written with one ``write`` of the whole line followed by ``fsync``, so a
+complete line is a complete episode. A process killed mid-write can leave at most one
+partial last line (no trailing newline); :func:`read_trajectories` with ``repair=True``
+cuts it off so the run can resume. Any other unreadable line is an error: the file is
+corrupt or not a trajectory file, and nothing is changed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from acbench_env.core.errors import TrajectoryFileError
+from acbench_env.core.types import Trajectory
+
+logger = logging.getLogger(__name__)
+
+
+def to_jsonable(value: Any) -> Any:
+    """Plain JSON types for ``value`` (numpy scalars/arrays, tuples, sets, paths)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return sorted((to_jsonable(v) for v in value), key=repr)
+    if hasattr(value, "tolist"):
+        return to_jsonable(value.tolist())
+    if hasattr(value, "item"):
+        return to_jsonable(value.item())
+    return str(value)
+
+
+def dumps(traj: Trajectory) -> str:
+    """One JSON line (sorted keys, so equal records give equal bytes)."""
+    return json.dumps(to_jsonable(traj.to_dict()), sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def append_trajectory(path: Path, traj: Trajectory) -> None:
+    """Append one record durably (single write + fsync)."""
+    data = dumps(traj).encode("utf-8")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def read_trajectories(path: Path, *, repair: bool = False) -> list[Trajectory]:
+    """All records in ``path`` (empty if it does not exist).
+
+    A partial last line (left by a killed writer) is ignored, and with ``repair=True``
+    removed from the file. Any other bad line raises :class:`TrajectoryFileError`.
+    """
+    if not path.exists():
+        return []
+    if path.is_dir():
+        raise TrajectoryFileError(f"{path} is a directory; pass a .jsonl file path")
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise TrajectoryFileError(
+            f"cannot read {path}: {exc.strerror}; check its permissions"
+        ) from exc
+    complete_end = raw.rfind(b"\n") + 1
+    out = []
+    for lineno, line in enumerate(raw[:complete_end].splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            out.append(Trajectory.from_dict(json.loads(line)))
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+            raise TrajectoryFileError(
+                f"line {lineno} of {path} is not an acbench trajectory record ({exc!s:.80}); "
+                "the file is corrupt or of another kind: move it away or choose another output file"
+            ) from exc
+    if complete_end < len(raw):
+        logger.warning(
+            "%s ends with a partial record (%d bytes, from an interrupted run)%s",
+            path,
+            len(raw) - complete_end,
+            "; removing it" if repair else "",
+        )
+        if repair:
+            with path.open("r+b") as fh:
+                fh.truncate(complete_end)
+                fh.flush()
+                os.fsync(fh.fileno())
+    return out

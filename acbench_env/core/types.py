@@ -1,0 +1,158 @@
+"""Typed records: one step of an episode, one episode trajectory, the model that produced it.
+
+Records are frozen dataclasses that round-trip through plain JSON (``to_dict`` /
+``from_dict``), so trajectories stored as JSON Lines can be re-scored without a model.
+Fields that hold wall-clock time are all named ``wall_time_s``; everything else in a
+trajectory is a deterministic function of the run's inputs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal, TypedDict
+
+#: Version of the trajectory record layout; bumped when a field changes meaning.
+SCHEMA_VERSION = 1
+
+#: Name of the per-step field that holds timing (excluded from determinism comparisons).
+TIMING_FIELD = "wall_time_s"
+
+
+class Message(TypedDict):
+    """One chat message."""
+
+    role: Literal["system", "user", "assistant", "tool"]
+    content: str
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """Which model acted, and how it was compressed.
+
+    ``model_id`` is what the user asked for (``"default"`` or a path as given);
+    ``compression`` is the fingerprint read from the model folder's metadata (``None`` for
+    an uncompressed model or a scripted agent).
+    """
+
+    model_id: str
+    backend: str
+    compression: dict[str, Any] | None = None
+    decoding: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelInfo:
+        return cls(
+            model_id=str(data["model_id"]),
+            backend=str(data["backend"]),
+            compression=data.get("compression"),
+            decoding=dict(data.get("decoding") or {}),
+        )
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """One agent turn: what the agent saw, what it emitted, and what the env made of it.
+
+    ``parse_error`` is set when the env could not parse or validate the action (a *format
+    failure*, distinct from a well-formed but wrong action).
+    """
+
+    index: int
+    observation: str
+    raw_output: str
+    parsed_action: Any
+    parse_error: str | None
+    reward: float
+    terminated: bool
+    truncated: bool
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    wall_time_s: float = 0.0
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def format_failure(self) -> bool:
+        return self.parse_error is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StepRecord:
+        return cls(
+            index=int(data["index"]),
+            observation=str(data["observation"]),
+            raw_output=str(data["raw_output"]),
+            parsed_action=data.get("parsed_action"),
+            parse_error=data.get("parse_error"),
+            reward=float(data["reward"]),
+            terminated=bool(data["terminated"]),
+            truncated=bool(data["truncated"]),
+            prompt_tokens=data.get("prompt_tokens"),
+            completion_tokens=data.get("completion_tokens"),
+            wall_time_s=float(data.get(TIMING_FIELD, 0.0)),
+            info=dict(data.get("info") or {}),
+        )
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """One episode: the env and task, the model, and every step.
+
+    ``score`` is the env's primary metric for the episode (in [0, 1]); ``success`` whether
+    the task was fully solved.
+    """
+
+    env_id: str
+    env_kwargs: dict[str, Any]
+    seed: int
+    task_id: str
+    task_index: int
+    model: ModelInfo
+    steps: tuple[StepRecord, ...]
+    score: float
+    success: bool
+    capability: str | None = None
+    system_prompt: str | None = None
+    wall_time_s: float = 0.0
+    schema_version: int = SCHEMA_VERSION
+
+    @property
+    def episode_key(self) -> tuple[str, int]:
+        """Identity of an episode within one run file: (env id, seed)."""
+        return (self.env_id, self.seed)
+
+    @property
+    def total_reward(self) -> float:
+        return float(sum(s.reward for s in self.steps))
+
+    @property
+    def format_failures(self) -> int:
+        return sum(1 for s in self.steps if s.format_failure)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["steps"] = [s.to_dict() for s in self.steps]
+        data["model"] = self.model.to_dict()
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Trajectory:
+        return cls(
+            env_id=str(data["env_id"]),
+            env_kwargs=dict(data.get("env_kwargs") or {}),
+            seed=int(data["seed"]),
+            task_id=str(data["task_id"]),
+            task_index=int(data["task_index"]),
+            model=ModelInfo.from_dict(data["model"]),
+            steps=tuple(StepRecord.from_dict(s) for s in data["steps"]),
+            score=float(data["score"]),
+            success=bool(data["success"]),
+            capability=data.get("capability"),
+            system_prompt=data.get("system_prompt"),
+            wall_time_s=float(data.get(TIMING_FIELD, 0.0)),
+            schema_version=int(data.get("schema_version", SCHEMA_VERSION)),
+        )

