@@ -52,7 +52,7 @@ class TextEnv(gymnasium.Env[str, str], Generic[TaskT]):
     ``score`` (the primary metric of the episode so far, in [0, 1]) and ``success``.
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"]}
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "render_fps": 4}
     #: One of :data:`CAPABILITIES`.
     capability: ClassVar[str] = ""
     #: Name of the episode metric reported in ``info["score"]``.

@@ -31,11 +31,17 @@ def to_jsonable(value: Any) -> Any:
         return [to_jsonable(v) for v in value]
     if isinstance(value, (set, frozenset)):
         return sorted((to_jsonable(v) for v in value), key=repr)
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
     if hasattr(value, "tolist"):
         return to_jsonable(value.tolist())
     if hasattr(value, "item"):
         return to_jsonable(value.item())
-    return str(value)
+    # Other objects (a tokenizer passed as an env argument, say): a stable description
+    # without the memory address that str() would include.
+    name = getattr(value, "name", None)
+    kind = type(value).__qualname__
+    return f"<{kind} {name}>" if isinstance(name, str) else f"<{kind}>"
 
 
 def dumps(traj: Trajectory) -> str:

@@ -35,11 +35,11 @@ def env_ids() -> list[str]:
 def check_env_id(env_id: str) -> None:
     """Raise :class:`UnknownEnvError` with close matches if ``env_id`` is not registered."""
     ids = env_ids()
-    if env_id in ids:
+    if env_id in ids or env_id in gymnasium.registry:
         return
-    candidates = difflib.get_close_matches(env_id, ids, n=3, cutoff=0.5)
-    if not candidates:
-        candidates = difflib.get_close_matches(f"{NAMESPACE}/{env_id}", ids, n=3, cutoff=0.5)
+    short = {i.split("/", 1)[-1]: i for i in ids}
+    name = env_id.split("/", 1)[-1]
+    candidates = [short[c] for c in difflib.get_close_matches(name, list(short), n=3, cutoff=0.6)]
     hint = (
         f"did you mean {', '.join(candidates)}?"
         if candidates

@@ -1,0 +1,165 @@
+"""The acbench command: output, and one clear error (no traceback, nothing written) per bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from acbench_env.cli import main
+
+
+def run_cli(python_exe, python_env, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [python_exe, "-m", "acbench_env.cli", *args],
+        capture_output=True,
+        text=True,
+        env=python_env,
+        timeout=300,
+    )
+
+
+def test_envs_lists_needle(capsys) -> None:
+    assert main(["envs"]) == 0
+    out = capsys.readouterr().out
+    assert "acbench/Needle-v0" in out and "[long_context]" in out
+
+
+def test_run_oracle_and_score(tmp_path, capsys) -> None:
+    out = tmp_path / "o.jsonl"
+    args = [
+        "run",
+        "--env",
+        "acbench/Needle-v0",
+        "--agent",
+        "oracle",
+        "--episodes",
+        "4",
+        "--seed",
+        "2",
+        "--out",
+        str(out),
+        "--env-arg",
+        "context_length=256",
+        "--no-progress",
+    ]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "4 episodes" in text and "1.000 [1.000, 1.000]" in text
+    recs = [json.loads(x) for x in out.read_text().splitlines()]
+    assert sorted(r["seed"] for r in recs) == [2, 3, 4, 5]
+    assert all(r["env_kwargs"] == {"context_length": 256} for r in recs)
+    assert main(args) == 0  # re-run: nothing new
+    assert "(0 run now, 4 resumed)" in capsys.readouterr().out
+    assert main(["score", str(out), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary[0]["episodes"] == 4 and summary[0]["mean_score"] == 1.0
+    assert summary[0]["format_failure_rate"] == 0.0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--env", "acbench/Needle-v1"], "did you mean acbench/Needle-v0"),
+        (["--env", "acbench/Needle-v0", "--model", "{tmp}"], "is not a model folder"),
+        (["--env", "acbench/Needle-v0", "--model", "{tmp}/nothing"], "does not exist"),
+        (
+            ["--env", "acbench/Needle-v0", "--agent", "oracle", "--env-arg", "context_length=9000"],
+            "context window",
+        ),
+        (["--env", "acbench/Needle-v0", "--agent", "oracle", "--env-arg", "bogus"], "KEY=VALUE"),
+        (["--env", "acbench/Needle-v0", "--episodes", "0"], "episodes must be"),
+    ],
+)
+def test_bad_input_is_one_clear_error(tmp_path, python_exe, python_env, args, message) -> None:
+    out = tmp_path / "out.jsonl"
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    proc = run_cli(python_exe, python_env, "run", *args, "--out", str(out), "--no-progress")
+    assert proc.returncode == 2, proc.stderr
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert not out.exists()
+
+
+def test_corrupt_output_file_is_an_error(tmp_path, python_exe, python_env) -> None:
+    out = tmp_path / "out.jsonl"
+    out.write_text("garbage\n")
+    proc = run_cli(python_exe, python_env, "run", "--env", "acbench/Needle-v0", "--out", str(out))
+    assert proc.returncode == 2 and "not an acbench trajectory record" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert out.read_text() == "garbage\n"
+    proc = run_cli(python_exe, python_env, "score", str(out))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def test_score_missing_file(tmp_path, capsys) -> None:
+    assert main(["score", str(tmp_path / "missing.jsonl")]) == 2
+    assert "is not a file" in capsys.readouterr().err
+
+
+def test_unknown_backend(tmp_path, capsys) -> None:
+    assert (
+        main(
+            [
+                "run",
+                "--env",
+                "acbench/Needle-v0",
+                "--backend",
+                "nope",
+                "--out",
+                str(tmp_path / "x.jsonl"),
+            ]
+        )
+        == 2
+    )
+    assert "unknown backend" in capsys.readouterr().err
+    assert not Path(tmp_path / "x.jsonl").exists()
+
+
+@pytest.mark.slow
+def test_ctrl_c_then_rerun_completes_exactly(tmp_path, python_exe, python_env) -> None:
+    import signal
+    import time
+
+    out = tmp_path / "int.jsonl"
+    args = [
+        python_exe,
+        "-m",
+        "acbench_env.cli",
+        "run",
+        "--env",
+        "acbench/Needle-v0",
+        "--agent",
+        "oracle",
+        "--episodes",
+        "150",
+        "--out",
+        str(out),
+        "--env-arg",
+        "num_tasks=150",
+        "--env-arg",
+        "context_length=4096",
+        "--batch-size",
+        "1",
+        "--no-progress",
+    ]
+    proc = subprocess.Popen(args, env=python_env, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if out.exists() and out.read_bytes().count(b"\n") >= 5:
+            break
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "run the same command again to resume" in err and "Traceback" not in err
+    saved = out.read_text().count("\n")
+    assert 5 <= saved < 150
+    done = subprocess.run(args, env=python_env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert f"({150 - saved} run now, {saved} resumed)" in done.stdout
+    seeds = [json.loads(x)["seed"] for x in out.read_text().splitlines()]
+    assert sorted(seeds) == list(range(150))
