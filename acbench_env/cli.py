@@ -180,6 +180,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AcbenchError as exc:
         print(f"acbench: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("\nacbench: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
