@@ -27,7 +27,7 @@ class BlocksLevel:
 
 
 LEVELS = {
-    "easy": BlocksLevel(blocks=3, max_steps=12),
+    "easy": BlocksLevel(blocks=3, max_steps=10),
     "medium": BlocksLevel(blocks=4, max_steps=20),
     "hard": BlocksLevel(blocks=5, max_steps=30),
 }
@@ -137,7 +137,7 @@ class BlocksWorldEnv(SimulatorEnv[BlocksTask, BlocksState]):
     ``generator_seed``, ``max_steps`` (default per level).
 
     ## Difficulty levels
-    easy: 3 blocks, 12 steps; medium: 4 blocks, 20 steps; hard: 5 blocks, 30 steps.
+    easy: 3 blocks, 10 steps; medium: 4 blocks, 20 steps; hard: 5 blocks, 30 steps.
 
     ## Version History
     v0: initial version.

@@ -67,7 +67,7 @@ class HouseholdLevel:
 
 
 LEVELS = {
-    "easy": HouseholdLevel(("kitchen",), 3, 2, False, 15),
+    "easy": HouseholdLevel(("kitchen",), 3, 2, False, 10),
     "medium": HouseholdLevel(("kitchen",), 6, 4, True, 25),
     "hard": HouseholdLevel(("kitchen", "living room", "bedroom"), 4, 6, True, 40),
 }
@@ -209,7 +209,7 @@ class HouseholdEnv(SimulatorEnv[HouseholdTask, HouseholdState]):
     ``generator_seed``, ``max_steps`` (default per level).
 
     ## Difficulty levels
-    easy: one room, 3 receptacles with no doors, 2 objects, pick-and-place only, 15 steps;
+    easy: one room, 3 receptacles with no doors, 2 objects, pick-and-place only, 10 steps;
     medium: kitchen with 6 receptacles (appliances included), 4 objects, conditions, 25
     steps; hard: three rooms, 4 receptacles each, 6 objects, conditions, 40 steps.
 

@@ -45,7 +45,7 @@ class ToolQueryLevel:
 
 
 LEVELS = {
-    "easy": ToolQueryLevel(authors=4, papers=6, question="year", max_steps=8),
+    "easy": ToolQueryLevel(authors=4, papers=6, question="year", max_steps=6),
     "medium": ToolQueryLevel(authors=8, papers=16, question="affiliation", max_steps=10),
     "hard": ToolQueryLevel(authors=10, papers=30, question="top_venue", max_steps=16),
 }
@@ -206,7 +206,7 @@ class ToolQueryEnv(SimulatorEnv[ToolQueryTask, ToolQueryState]):
     ``generator_seed``, ``max_steps`` (default per level).
 
     ## Difficulty levels
-    easy: 4 authors, 6 papers, "in which year was <title> published", 8 steps; medium: 8
+    easy: 4 authors, 6 papers, "in which year was <title> published", 6 steps; medium: 8
     authors, 16 papers, the first author's affiliation, 10 steps; hard: 10 authors, 30
     papers, the venue of the first author's most cited paper, 16 steps.
 

@@ -54,7 +54,7 @@ class WebShopLevel:
 
 
 LEVELS = {
-    "easy": WebShopLevel(products=6, same_category=1, options=("color",), max_steps=10),
+    "easy": WebShopLevel(products=6, same_category=1, options=("color",), max_steps=8),
     "medium": WebShopLevel(products=20, same_category=4, options=("color", "size"), max_steps=15),
     "hard": WebShopLevel(products=40, same_category=8, options=("color", "size"), max_steps=20),
 }
@@ -209,7 +209,7 @@ class WebShopEnv(SimulatorEnv[WebShopTask, WebShopState]):
     ``generator_seed``, ``max_steps`` (default per level).
 
     ## Difficulty levels
-    easy: 6 products, 1 distractor, colour only, 10 steps; medium: 20 products, 4
+    easy: 6 products, 1 distractor, colour only, 8 steps; medium: 20 products, 4
     distractors, colour and size, 15 steps; hard: 40 products, 8 distractors, 20 steps.
 
     ## Version History
