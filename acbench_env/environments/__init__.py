@@ -3,3 +3,7 @@
 from gymnasium import register
 
 register(id="acbench/Needle-v0", entry_point="acbench_env.environments.needle:NeedleEnv")
+register(id="acbench/BlocksWorld-v0", entry_point="acbench_env.environments.blocks:BlocksWorldEnv")
+register(id="acbench/Household-v0", entry_point="acbench_env.environments.household:HouseholdEnv")
+register(id="acbench/WebShop-v0", entry_point="acbench_env.environments.webshop:WebShopEnv")
+register(id="acbench/ToolQuery-v0", entry_point="acbench_env.environments.toolquery:ToolQueryEnv")

@@ -1,0 +1,377 @@
+"""Shared machinery of the multi-turn application simulators (AgentBoard-style).
+
+A simulator is a deterministic state machine over an immutable, hashable state (a frozen
+dataclass). Each one implements a handful of pure methods (initial state, valid actions,
+transition, subgoals, rendering, a planner) and :class:`SimulatorEnv` does the rest:
+parsing the model's text into an action, counting invalid actions and format failures,
+computing the progress rate from subgoal predicates, composing observations and the oracle.
+
+Progress rate (AgentBoard, Ma et al. 2024): with subgoals ``g_1..g_K`` (predicates over
+state), the progress at state ``s`` is ``f(s) = (1/K) * #{k : g_k(s)}``; the progress rate
+of an episode after step ``t`` is ``max_{i <= t} f(s_i)``, the best progress reached so
+far. It is therefore monotone over the episode, and it is exactly 1.0 iff some state met
+every subgoal at once, which is the success condition (the episode ends there). Generators
+make sure that no subgoal holds in the initial state, so progress above 0 means the agent
+did something useful.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from abc import abstractmethod
+from collections import deque
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Generic, TypeVar
+
+from acbench_env.core.env import StepOutcome, TextEnv
+from acbench_env.core.errors import ConfigError
+
+TaskT = TypeVar("TaskT")
+StateT = TypeVar("StateT", bound=Hashable)
+
+#: Longest first line of an action that is looked at (the rest is ignored).
+MAX_COMMAND_CHARS = 300
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]")
+_PREFIX = re.compile(
+    r"^(?:(?:action|next action|your action|answer|command|thought)\s*[:=]\s*|[>\-*#]+\s*"
+    r"|\d+[.)]\s+)",
+    re.IGNORECASE,
+)
+_BRACKET = re.compile(r"^([a-z_][a-z0-9_ ]*?)\s*\[(.*)\]$", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Subgoal(Generic[StateT]):
+    """A named predicate over a simulator state."""
+
+    description: str
+    holds: Callable[[StateT], bool]
+
+
+@dataclass(frozen=True)
+class Transition(Generic[StateT]):
+    """The result of carrying out one (recognised) action.
+
+    ``valid=False`` means the action was understood but cannot be carried out in this state
+    (the state is unchanged and the action counts as invalid); ``done`` ends the episode
+    (e.g. buying an item or submitting an answer).
+    """
+
+    state: StateT
+    feedback: str
+    valid: bool = True
+    done: bool = False
+
+
+@dataclass(frozen=True)
+class ParsedCommand:
+    """An action text matched against the valid actions (``action``) or a template verb."""
+
+    action: str | None
+    verb: str | None = None
+    argument: str | None = None
+    error: str | None = None
+
+
+def normalize_command(text: str) -> str:
+    """The command in ``text``: first non-empty line, NFKC, lower case, no decoration."""
+    text = unicodedata.normalize("NFKC", text)
+    text = _CONTROL.sub(" ", text)
+    line = ""
+    for raw in text.splitlines():
+        if raw.strip():
+            line = raw.strip()
+            break
+    line = line[:MAX_COMMAND_CHARS]
+    for _ in range(3):
+        stripped = _PREFIX.sub("", line).strip()
+        if stripped == line:
+            break
+        line = stripped
+    line = line.strip("`'\"").strip()
+    line = line.rstrip(".!;,").strip()
+    return " ".join(line.lower().split())
+
+
+def parse_command(
+    text: str, valid_actions: Sequence[str], template_verbs: Iterable[str] = ()
+) -> ParsedCommand:
+    """Match ``text`` to one of ``valid_actions`` (case-insensitive) or a ``verb[arg]`` template.
+
+    Exact matches win; otherwise the longest valid action that the command starts with
+    (followed by a non-word character) is taken, so "go to cabinet 1 now" is "go to
+    cabinet 1". A command of the form ``verb[argument]`` whose verb is in
+    ``template_verbs`` is returned with its argument. Anything else is a format failure.
+    """
+    command = normalize_command(text)
+    if not command:
+        return ParsedCommand(action=None, error="empty action")
+    lowered = {a.lower(): a for a in valid_actions}
+    if command in lowered:
+        return ParsedCommand(action=lowered[command])
+    best: str | None = None
+    for low in lowered:
+        if (
+            command.startswith(low)
+            and not command[len(low) : len(low) + 1].isalnum()
+            and (best is None or len(low) > len(best))
+        ):
+            best = low
+    if best is not None:
+        return ParsedCommand(action=lowered[best])
+    match = _BRACKET.match(command)
+    if match is not None:
+        verb = match.group(1).strip().replace(" ", "_")
+        if verb in set(template_verbs):
+            return ParsedCommand(action=None, verb=verb, argument=match.group(2).strip())
+    return ParsedCommand(action=None, error="not one of the valid actions")
+
+
+def progress_vector(subgoals: Sequence[Subgoal[StateT]], state: StateT) -> tuple[bool, ...]:
+    """Which subgoals hold in ``state``."""
+    return tuple(bool(g.holds(state)) for g in subgoals)
+
+
+def progress_rate(reached: Sequence[bool]) -> float:
+    """Fraction of subgoals reached (AgentBoard's progress rate at one state)."""
+    return sum(reached) / len(reached) if reached else 0.0
+
+
+def bfs_plan(
+    start: StateT,
+    is_goal: Callable[[StateT], bool],
+    successors: Callable[[StateT], Iterable[tuple[str, StateT]]],
+    max_states: int = 200_000,
+) -> tuple[str, ...] | None:
+    """A shortest action sequence from ``start`` to a goal state, or None (breadth-first)."""
+    if is_goal(start):
+        return ()
+    parent: dict[StateT, tuple[StateT, str] | None] = {start: None}
+    queue: deque[StateT] = deque([start])
+    while queue:
+        state = queue.popleft()
+        for action, nxt in successors(state):
+            if nxt in parent:
+                continue
+            parent[nxt] = (state, action)
+            if is_goal(nxt):
+                path: list[str] = []
+                node: StateT = nxt
+                while (link := parent[node]) is not None:
+                    node, act = link
+                    path.append(act)
+                return tuple(reversed(path))
+            if len(parent) >= max_states:
+                return None
+            queue.append(nxt)
+    return None
+
+
+def level_config(levels: dict[str, Any], level: str, env_name: str) -> Any:
+    """The configuration of difficulty ``level``, or a clear error naming the choices."""
+    if level not in levels:
+        raise ConfigError(
+            f"{env_name}: unknown level {level!r}; use one of {', '.join(sorted(levels))}"
+        )
+    return levels[level]
+
+
+class SimulatorEnv(TextEnv[TaskT], Generic[TaskT, StateT]):
+    """A :class:`TextEnv` over a deterministic simulator with subgoals and progress rate.
+
+    Subclasses implement :meth:`initial_state`, :meth:`goal_text`, :meth:`subgoals`,
+    :meth:`valid_actions`, :meth:`execute`, :meth:`render_state` and :meth:`plan`, and may
+    set :attr:`template_verbs` (free-text commands such as ``search[...]``),
+    :attr:`command_verbs` (first words of well-formed but inapplicable commands, counted
+    as invalid actions rather than format failures) and :meth:`instructions`.
+
+    ``info`` after each step holds ``progress`` (the progress rate so far), ``subgoals``
+    (which hold now), ``valid_actions``, ``invalid_action`` (this step), ``invalid_actions``
+    and ``format_failures`` (counts so far). Reward is the increase of the progress rate,
+    so an episode's rewards sum to its final progress.
+    """
+
+    capability = "real_world_application"
+    primary_metric = "progress_rate"
+    #: Verbs of free-text commands written ``verb[argument]``.
+    template_verbs: ClassVar[tuple[str, ...]] = ()
+    #: First words of commands that are understood but not applicable now.
+    command_verbs: ClassVar[tuple[str, ...]] = ()
+    #: How many valid actions the observation lists at most.
+    max_listed_actions: ClassVar[int] = 40
+
+    def __init__(self, *, max_steps: int, render_mode: str | None = None) -> None:
+        super().__init__(max_steps=max_steps, render_mode=render_mode)
+        self._state: StateT | None = None
+        self._subgoals: tuple[Subgoal[StateT], ...] = ()
+        self._best = 0.0
+        self._invalid = 0
+        self._format_failures = 0
+        self._plans: dict[StateT, tuple[str, ...]] = {}
+        self._actions_cache: dict[StateT, tuple[str, ...]] = {}
+
+    # ------------------------------------------------------------------ simulator API
+    @abstractmethod
+    def initial_state(self, task: TaskT) -> StateT:
+        """The state an episode on ``task`` starts in."""
+
+    @abstractmethod
+    def goal_text(self, task: TaskT) -> str:
+        """The instruction shown to the agent."""
+
+    @abstractmethod
+    def subgoals(self, task: TaskT) -> tuple[Subgoal[StateT], ...]:
+        """The task's subgoals; success means all of them hold at once."""
+
+    @abstractmethod
+    def valid_actions(self, task: TaskT, state: StateT) -> tuple[str, ...]:
+        """Every concrete action that can be carried out in ``state`` (in a fixed order)."""
+
+    def action_templates(self, task: TaskT, state: StateT) -> tuple[str, ...]:
+        """Free-text action forms shown next to the concrete ones (e.g. ``search[<words>]``)."""
+        return ()
+
+    @abstractmethod
+    def execute(self, task: TaskT, state: StateT, parsed: ParsedCommand) -> Transition[StateT]:
+        """Carry out a parsed command (a valid action or a template verb with argument)."""
+
+    @abstractmethod
+    def render_state(self, task: TaskT, state: StateT) -> str:
+        """What the agent sees of ``state``."""
+
+    @abstractmethod
+    def plan(self, task: TaskT, state: StateT) -> tuple[str, ...]:
+        """Actions that lead from ``state`` to success (a planner or hand-written solver)."""
+
+    def instructions(self, task: TaskT) -> str:
+        """Text before the goal in the first observation (rules, a short example)."""
+        return ""
+
+    # ------------------------------------------------------------------ helpers
+    @property
+    def state(self) -> StateT:
+        if self._state is None:
+            raise ConfigError("no episode is running; call reset() first")
+        return self._state
+
+    def actions(self, task: TaskT, state: StateT) -> tuple[str, ...]:
+        """:meth:`valid_actions`, memoised per state for the current episode."""
+        found = self._actions_cache.get(state)
+        if found is None:
+            found = self._actions_cache[state] = self.valid_actions(task, state)
+        return found
+
+    def listing(self, task: TaskT, state: StateT) -> str:
+        actions = list(self.actions(task, state))
+        shown = actions[: self.max_listed_actions]
+        more = len(actions) - len(shown)
+        items = [*self.action_templates(task, state), *shown]
+        text = "Valid actions: " + " | ".join(items)
+        if more > 0:
+            text += f" | ... ({more} more)"
+        return text
+
+    def _info(self, task: TaskT, state: StateT) -> dict[str, Any]:
+        return {
+            "goal": self.goal_text(task),
+            "progress": self._best,
+            "subgoals": list(progress_vector(self._subgoals, state)),
+            "subgoal_names": [g.description for g in self._subgoals],
+            "valid_actions": [
+                *self.action_templates(task, state),
+                *self.actions(task, state),
+            ],
+            "invalid_actions": self._invalid,
+            "format_failures": self._format_failures,
+        }
+
+    # ------------------------------------------------------------------ TextEnv API
+    def start(self, task: TaskT) -> tuple[str, dict[str, Any]]:
+        state = self.initial_state(task)
+        self._state = state
+        self._subgoals = self.subgoals(task)
+        self._best = progress_rate(progress_vector(self._subgoals, state))
+        self._invalid = 0
+        self._format_failures = 0
+        self._plans = {}
+        self._actions_cache = {}
+        parts = [self.instructions(task), f"Your task: {self.goal_text(task)}"]
+        parts += [self.render_state(task, state), self.listing(task, state)]
+        parts.append("Reply with exactly one action.")
+        observation = "\n".join(p for p in parts if p)
+        return observation, self._info(task, state)
+
+    def apply(self, task: TaskT, action: str) -> StepOutcome:
+        state = self.state
+        parsed = parse_command(action, self.actions(task, state), self.template_verbs)
+        parse_error: str | None = None
+        invalid = False
+        done = False
+        if parsed.action is None and parsed.verb is None:
+            first = normalize_command(action).split(" ", 1)[0]
+            if first and first in self.command_verbs:
+                feedback = "Nothing happens: that action is not possible here."
+                invalid = True
+            else:
+                parse_error = parsed.error or "not one of the valid actions"
+                self._format_failures += 1
+                feedback = "Invalid action: answer with one action from the list of valid actions."
+        else:
+            outcome = self.execute(task, state, parsed)
+            feedback, done = outcome.feedback, outcome.done
+            if outcome.valid:
+                state = outcome.state
+            else:
+                invalid = True
+        if invalid or parse_error is not None:
+            self._invalid += 1
+        self._state = state
+        reached = progress_vector(self._subgoals, state)
+        success = all(reached)
+        now = progress_rate(reached)
+        previous = self._best
+        self._best = max(self._best, now)
+        terminated = success or done
+        if terminated:
+            observation = feedback + ("\nTask completed." if success else "\nEpisode over.")
+        else:
+            parts = [feedback, self.render_state(task, state), self.listing(task, state)]
+            observation = "\n".join(p for p in parts if p)
+        return StepOutcome(
+            observation=observation,
+            reward=self._best - previous,
+            terminated=terminated,
+            score=self._best,
+            success=success,
+            parsed_action=parsed.action
+            if parsed.action is not None
+            else (None if parsed.verb is None else f"{parsed.verb}[{parsed.argument}]"),
+            parse_error=parse_error,
+            info={**self._info(task, state), "invalid_action": invalid or parse_error is not None},
+        )
+
+    def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
+        observation, reward, terminated, truncated, info = super().step(action)
+        # The base class scores over-long actions 0.0; the progress rate never goes down.
+        if info.get("parse_error") and "longer than" in str(info["parse_error"]):
+            self._invalid += 1
+            self._format_failures += 1
+            info = {**info, **self._info(self.task, self.state), "invalid_action": True}
+            info["score"] = self._best
+        return observation, reward, terminated, truncated, info
+
+    def oracle_action(self) -> str:
+        task, state = self.task, self.state
+        if state not in self._plans:
+            plan = self.plan(task, state)
+            # Index the remaining plan by every state along it, so it is computed once.
+            current = state
+            for i, act in enumerate(plan):
+                self._plans[current] = plan[i:]
+                parsed = parse_command(act, self.actions(task, current), self.template_verbs)
+                current = self.execute(task, current, parsed).state
+        remaining = self._plans.get(state, ())
+        return remaining[0] if remaining else "look"
