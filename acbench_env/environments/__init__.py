@@ -3,3 +3,10 @@
 from gymnasium import register
 
 register(id="acbench/Needle-v0", entry_point="acbench_env.environments.needle:NeedleEnv")
+register(
+    id="acbench/WorfBench-v0",
+    entry_point="acbench_env.environments.workflow.worfbench:WorfBenchEnv",
+)
+register(
+    id="acbench/Workflow-v0", entry_point="acbench_env.environments.workflow.generator:WorkflowEnv"
+)
