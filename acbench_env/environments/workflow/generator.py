@@ -273,12 +273,6 @@ def _fill(text: str, slots: dict[str, str]) -> str:
     return text.format(**slots)
 
 
-def _join_phrases(parts: list[str]) -> str:
-    if len(parts) == 1:
-        return parts[0]
-    return ", ".join(parts[:-1]) + " and " + parts[-1]
-
-
 def _sizes(rng: np.random.Generator, level: int) -> tuple[list[int], bool]:
     """Branch lengths and whether a final step follows the join."""
     if level == 1:
@@ -351,10 +345,11 @@ def generate_plan(rng: np.random.Generator, domain: str, level: int) -> Plan:
         final_phrase = _fill(final_phrase, slots)
     edges.append((last, END))
     if len(phrases) > 1:
-        body = f"Independently of each other, {_join_phrases(phrases)}."
+        labelled = [f"({'abcdefgh'[k]}) {p}" for k, p in enumerate(phrases)]
+        body = f"Do these independently of each other: {'; '.join(labelled)}."
+        body += f" When all of that is done, {_fill(join_phrase, slots)}."
     else:
-        body = f"First {phrases[0]}."
-    body += f" When that is done, {_fill(join_phrase, slots)}."
+        body = f"First {phrases[0]}. When that is done, {_fill(join_phrase, slots)}."
     if final_phrase:
         body += f" Finally, {final_phrase}."
     return Plan(
