@@ -336,7 +336,7 @@ def parse_workflow(text: str) -> WorkflowParse:
     """
     if not isinstance(text, str):
         return _fail(f"a workflow must be text, got {type(text).__name__}")
-    if len(text) > 20_000:
+    if len(text) > 8_000:
         return _parse_uncached(text)
     return _parse_cached(text)
 
@@ -353,7 +353,7 @@ def _parse_uncached(text: str) -> WorkflowParse:
         return _fail("the workflow text could not be parsed")
 
 
-_parse_cached = lru_cache(maxsize=8192)(_parse_uncached)
+_parse_cached = lru_cache(maxsize=4096)(_parse_uncached)
 
 
 def format_workflow(workflow: Workflow) -> str:
