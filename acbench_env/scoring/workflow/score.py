@@ -1,0 +1,282 @@
+"""Workflow scoring: node F1 and graph F1 of a predicted workflow against a gold one.
+
+``mode="fixed"`` (the default) is WorfBench's metric with its bugs corrected:
+
+1. **Matching.** Predicted and gold nodes (``START``/``END`` always excluded) are paired
+   one-to-one. Nodes whose normalised texts are identical are paired first (the k-th
+   occurrence of a text in the prediction with its k-th occurrence in the gold); the rest
+   by a maximum-weight bipartite matching (networkx) over the pairs whose similarity is
+   above ``threshold`` (cosine of sentence embeddings, or the lexical fallback).
+2. **Node F1.** ``correct`` is the longest run of matched predicted nodes, in the
+   predicted execution order (the topological order of the predicted graph that keeps
+   the listed order wherever its edges allow: the listed order itself when that is
+   topological), whose gold partners appear in the same order in *some* topological
+   order of the gold graph: WorfBench's "longest increasing subsequence, maximised over
+   topological orders", computed exactly over all orders (as a maximum antichain of the
+   order-inversion relation, Dilworth's theorem) instead of over the first 20 orders.
+   ``correct`` is 0 when nothing matches. precision = correct / predicted nodes, recall =
+   correct / gold nodes.
+3. **Graph F1.** Predicted edges are mapped through the matching (``START``/``END`` map to
+   themselves) and compared with the gold edges. The matched structure is counted as
+   matched nodes plus shared edges: precision = (matched nodes + shared edges) /
+   (predicted nodes + predicted edges), recall likewise over the gold graph. An identical
+   graph with renumbered nodes scores 1.0; a prediction with no matched node scores 0.
+   ``edge_precision``/``edge_recall``/``edge_f1`` report the edges alone.
+
+``mode="upstream"`` reproduces the reference scorer (see
+:mod:`acbench_env.scoring.workflow.upstream`), its parser included.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import networkx as nx
+
+from acbench_env.core.errors import ConfigError
+from acbench_env.scoring.workflow.graph import (
+    END,
+    START,
+    Endpoint,
+    Workflow,
+    format_workflow,
+    parse_workflow,
+    parse_workflow_upstream,
+)
+from acbench_env.scoring.workflow.similarity import (
+    SimilarityBackend,
+    normalize_text,
+    resolve_similarity,
+)
+from acbench_env.scoring.workflow.upstream import score_upstream
+
+Mode = Literal["fixed", "upstream"]
+MODES = ("fixed", "upstream")
+#: WorfBench's similarity threshold (a pair matches when its similarity is above it).
+DEFAULT_THRESHOLD = 0.6
+
+_METRICS = (
+    "node_precision",
+    "node_recall",
+    "node_f1",
+    "graph_precision",
+    "graph_recall",
+    "graph_f1",
+)
+
+
+def f1(precision: float, recall: float) -> float:
+    """Harmonic mean; 0 when both are 0."""
+    return 0.0 if precision + recall <= 0 else 2 * precision * recall / (precision + recall)
+
+
+def match_nodes(
+    pred: Sequence[str],
+    gold: Sequence[str],
+    similarity: SimilarityBackend,
+    threshold: float = DEFAULT_THRESHOLD,
+) -> dict[int, int]:
+    """One-to-one matching of predicted to gold node indices (fixed mode, step 1).
+
+    Identical normalised texts pair first, in order of occurrence; the remaining nodes are
+    paired by a maximum-weight matching over similarities above ``threshold``. Only the
+    remaining texts are passed to ``similarity``, so an exact replay needs no model.
+    """
+    mapping: dict[int, int] = {}
+    gold_by_text: dict[str, list[int]] = defaultdict(list)
+    for j, text in enumerate(gold):
+        gold_by_text[normalize_text(text)].append(j)
+    for i, text in enumerate(pred):
+        queue = gold_by_text.get(normalize_text(text))
+        if queue:
+            mapping[i] = queue.pop(0)
+    rest_pred = [i for i in range(len(pred)) if i not in mapping]
+    used = set(mapping.values())
+    rest_gold = [j for j in range(len(gold)) if j not in used]
+    if not rest_pred or not rest_gold:
+        return mapping
+    scores = similarity.matrix([pred[i] for i in rest_pred], [gold[j] for j in rest_gold])
+    g = nx.Graph()
+    for a, i in enumerate(rest_pred):
+        for b, j in enumerate(rest_gold):
+            if scores[a, b] > threshold:
+                g.add_edge(("p", i), ("g", j), weight=float(scores[a, b]))
+    if g.number_of_edges() == 0:
+        return mapping
+    for u, v in nx.max_weight_matching(g):
+        p, q = (u, v) if u[0] == "p" else (v, u)
+        mapping[p[1]] = q[1]
+    return mapping
+
+
+def _max_bipartite_matching(adjacency: list[list[int]], n_right: int) -> int:
+    """Size of a maximum matching (augmenting paths; the graphs here are tiny)."""
+    match_right = [-1] * n_right
+
+    def augment(u: int, seen: list[bool]) -> bool:
+        for v in adjacency[u]:
+            if not seen[v]:
+                seen[v] = True
+                if match_right[v] == -1 or augment(match_right[v], seen):
+                    match_right[v] = u
+                    return True
+        return False
+
+    return sum(1 for u in range(len(adjacency)) if augment(u, [False] * n_right))
+
+
+def ordered_matches(mapping: dict[int, int], gold: Workflow, pred_order: Sequence[int] = ()) -> int:
+    """Fixed mode, step 2: the most matched predicted nodes that, in predicted order, are
+    consistent with one topological order of the gold graph.
+
+    ``pred_order``: the predicted nodes in execution order (default: by index).
+
+    A set of matched nodes is consistent with some topological order iff no pair is
+    *inverted* (listed before a node whose gold partner is a gold ancestor of its own).
+    Inversion is a strict partial order, so the answer is its largest antichain, which by
+    Dilworth's theorem is ``k - maximum matching`` in its comparability bipartite graph.
+    """
+    position = {p: k for k, p in enumerate(pred_order)}
+    pairs = sorted(mapping.items(), key=lambda pg: (position.get(pg[0], pg[0]), pg[0]))
+    gs = [g for _, g in pairs]
+    k = len(gs)
+    ancestors = gold.ancestors
+    adjacency = [[j for j in range(i + 1, k) if gs[j] in ancestors[gs[i]]] for i in range(k)]
+    if not any(adjacency):
+        return k
+    return k - _max_bipartite_matching(adjacency, k)
+
+
+def _map_endpoint(x: Endpoint, mapping: dict[int, int]) -> Endpoint | None:
+    if x in (START, END):
+        return x
+    return mapping.get(int(x))
+
+
+def score_fixed(
+    pred: Workflow,
+    gold: Workflow,
+    similarity: SimilarityBackend,
+    threshold: float = DEFAULT_THRESHOLD,
+) -> dict[str, Any]:
+    """Node and graph precision/recall/F1 of ``pred`` against ``gold`` (fixed mode)."""
+    mapping = match_nodes(pred.nodes, gold.nodes, similarity, threshold)
+    k = len(mapping)
+    n_pred, n_gold = len(pred.nodes), len(gold.nodes)
+    correct = ordered_matches(mapping, gold, pred.order) if k else 0
+    node_p = correct / n_pred if n_pred else 0.0
+    node_r = correct / n_gold if n_gold else 0.0
+    shared = 0
+    if k:
+        gold_edges = gold.edge_set
+        for u, v in pred.edge_set:
+            mu, mv = _map_endpoint(u, mapping), _map_endpoint(v, mapping)
+            if mu is not None and mv is not None and (mu, mv) in gold_edges:
+                shared += 1
+    e_pred, e_gold = len(pred.edge_set), len(gold.edge_set)
+    graph_p = (k + shared) / (n_pred + e_pred) if k else 0.0
+    graph_r = (k + shared) / (n_gold + e_gold) if k else 0.0
+    edge_p = shared / e_pred if e_pred else 0.0
+    edge_r = shared / e_gold if e_gold else 0.0
+    return {
+        "node_precision": node_p,
+        "node_recall": node_r,
+        "node_f1": f1(node_p, node_r),
+        "graph_precision": graph_p,
+        "graph_recall": graph_r,
+        "graph_f1": f1(graph_p, graph_r),
+        "edge_precision": edge_p,
+        "edge_recall": edge_r,
+        "edge_f1": f1(edge_p, edge_r),
+        "matched_nodes": k,
+        "ordered_matches": correct,
+        "shared_edges": shared,
+        "pred_nodes": n_pred,
+        "gold_nodes": n_gold,
+    }
+
+
+def _as_text(x: str | Workflow) -> str:
+    return format_workflow(x) if isinstance(x, Workflow) else x
+
+
+def score_workflow(
+    predicted: str | Workflow,
+    gold: str | Workflow,
+    mode: Mode = "fixed",
+    *,
+    similarity: str | SimilarityBackend = "auto",
+    threshold: float = DEFAULT_THRESHOLD,
+) -> dict[str, Any]:
+    """Score a predicted workflow against the gold workflow.
+
+    ``predicted`` and ``gold``: workflow text (WorfBench ``Node:``/``Edges:`` format or the
+    JSON form) or parsed :class:`Workflow` objects. ``mode``: ``"fixed"`` (default, the
+    corrected metric) or ``"upstream"`` (the reference scorer, bug for bug).
+    ``similarity``: ``"auto"`` (the packaged all-MiniLM-L6-v2 embeddings when installed,
+    else the lexical fallback), ``"embedding"``, ``"lexical"``, a model folder or a backend
+    object. ``threshold``: a node pair can match only when its similarity is above it.
+
+    Returns a dict with ``node_f1`` and ``graph_f1`` (and their precision/recall), the
+    match counts, ``parse_error`` (why the prediction could not be read, else ``None``; it
+    then scores 0 and no exception is raised), ``mode``, ``similarity`` (the backend's
+    name) and ``threshold``. A gold workflow that cannot be parsed in fixed mode raises
+    :class:`~acbench_env.core.errors.ConfigError`.
+    """
+    if mode not in MODES:
+        raise ConfigError(f"mode must be one of {MODES}, got {mode!r}")
+    if not 0.0 <= float(threshold) < 1.0:
+        raise ConfigError(f"threshold must be in [0, 1), got {threshold!r}")
+    backend = resolve_similarity(similarity)
+    result: dict[str, Any] = {
+        "mode": mode,
+        "similarity": backend.name,
+        "threshold": float(threshold),
+    }
+    if mode == "upstream":
+        pred_text, gold_text = _as_text(predicted), _as_text(gold)
+        pred_up = parse_workflow_upstream(pred_text)
+        gold_up = parse_workflow_upstream(gold_text)
+        result.update(score_upstream(pred_up, gold_up, backend, float(threshold)))
+        result["parse_error"] = (
+            None if pred_up is not None else "the reference parser found no 'Node' or no edges"
+        )
+        result["gold_parse_error"] = (
+            None if gold_up is not None else "the reference parser found no 'Node' or no edges"
+        )
+        return result
+
+    if isinstance(gold, Workflow):
+        gold_wf = gold
+    else:
+        gold_parse = parse_workflow(gold)
+        if gold_parse.workflow is None:
+            raise ConfigError(f"the gold workflow cannot be parsed: {gold_parse.error}")
+        gold_wf = gold_parse.workflow
+    if isinstance(predicted, Workflow):
+        pred_wf: Workflow | None = predicted
+        error: str | None = None
+    else:
+        parsed = parse_workflow(predicted)
+        pred_wf, error = parsed.workflow, parsed.error
+    if pred_wf is None:
+        result.update({m: 0.0 for m in _METRICS})
+        result.update(
+            {
+                "edge_precision": 0.0,
+                "edge_recall": 0.0,
+                "edge_f1": 0.0,
+                "matched_nodes": 0,
+                "ordered_matches": 0,
+                "shared_edges": 0,
+                "pred_nodes": 0,
+                "gold_nodes": len(gold_wf.nodes),
+            }
+        )
+        result["parse_error"] = error
+        return result
+    result.update(score_fixed(pred_wf, gold_wf, backend, float(threshold)))
+    result["parse_error"] = None
+    return result
