@@ -34,7 +34,7 @@ NASTY = (
     "\ud800 lone surrogate",
     "日本語 ✓ Ünïcödé 🙂",
     "x" * 300_000,
-    "go to " + "cabinet 1 " * 20_000,
+    "go to " + "nowhere 9 " * 20_000,
     "search[" + "a " * 40_000 + "]",
     "finish[" * 1000,
     "'; DROP TABLE papers; --",
