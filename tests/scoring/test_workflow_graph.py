@@ -108,7 +108,7 @@ def test_parenthesised_prose_is_not_an_edge() -> None:
     assert parsed.workflow.nodes[0] == "Get the price (e.g., AAPL) of the stock."
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.text(alphabet=st.sampled_from(list('Node:Edges(START,END)12 .\n{}[]"ab')), max_size=80))
 def test_parser_never_raises(text: str) -> None:
     parsed = parse_workflow(text)
