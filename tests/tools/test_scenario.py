@@ -123,7 +123,7 @@ def test_malformed_scenarios_name_file_and_field(tmp_path: Path, mutate, field: 
 
 
 def test_bad_yaml_and_json_are_clear_errors(tmp_path: Path) -> None:
-    with pytest.raises(ScenarioError, match=r"not valid YAML \(line 2"):
+    with pytest.raises(ScenarioError, match=r"not valid YAML \(line \d+, column"):
         load_scenario(_write(tmp_path, "name: x\ntools: [unclosed\n"))
     with pytest.raises(ScenarioError, match="not valid JSON"):
         load_scenario(_write(tmp_path, "{", name="s.json"))
