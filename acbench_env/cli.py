@@ -62,11 +62,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     from acbench_env.core.runner import episode_seeds, run_episodes
     from acbench_env.scoring import format_table, summarize
 
+    env_kwargs = _parse_env_args(args.env_arg)
+    if args.scenario is not None:
+        if args.env is not None and args.env != "acbench/Scenario-v0":
+            raise ConfigError(
+                "--scenario runs acbench/Scenario-v0; leave out --env or pass that id"
+            )
+        from acbench_env.tools.scenario import load_scenario
+
+        load_scenario(args.scenario)  # a malformed file fails here, before the model loads
+        args.env = "acbench/Scenario-v0"
+        env_kwargs["path"] = str(Path(args.scenario).resolve())
+    if args.env is None:
+        raise ConfigError("pass --env ID (see 'acbench envs') or --scenario FILE")
     check_env_id(args.env)
     episode_seeds(args.episodes, args.seed)
     out = Path(args.out)
     read_trajectories(out)  # a corrupt or unreadable file fails here, before the model loads
-    env_kwargs = _parse_env_args(args.env_arg)
     agent = _make_agent(args)
     try:
         result = run_episodes(
@@ -127,7 +139,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_envs)
 
     p = sub.add_parser("run", help="run an agent through an environment and save trajectories")
-    p.add_argument("--env", required=True, help="environment id, e.g. acbench/Needle-v0")
+    p.add_argument("--env", default=None, help="environment id, e.g. acbench/Needle-v0")
+    p.add_argument(
+        "--scenario",
+        default=None,
+        metavar="FILE",
+        help="a custom tool-use scenario (YAML/JSON) to run as acbench/Scenario-v0",
+    )
     p.add_argument(
         "--model", default="default", help="'default' (SmolLM2-135M-Instruct) or a model folder"
     )

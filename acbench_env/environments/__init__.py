@@ -14,3 +14,9 @@ register(
 register(
     id="acbench/Workflow-v0", entry_point="acbench_env.environments.workflow.generator:WorkflowEnv"
 )
+register(id="acbench/BFCL-v0", entry_point="acbench_env.environments.bfcl:BFCLEnv")
+register(
+    id="acbench/FunctionCall-v0",
+    entry_point="acbench_env.environments.function_call:FunctionCallEnv",
+)
+register(id="acbench/Scenario-v0", entry_point="acbench_env.environments.scenario:ScenarioEnv")

@@ -1,0 +1,305 @@
+"""Function calling over project-written tool domains: single, multiple, parallel, irrelevance."""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from acbench_env.core.env import StepOutcome, TextEnv
+from acbench_env.core.errors import ConfigError
+from acbench_env.environments.tool_domains import TEMPLATES, Answer, ToolTemplate
+from acbench_env.tools.bfcl import argument_accuracy, check_answer, oracle_calls
+from acbench_env.tools.parsing import format_calls, parse_tool_calls
+from acbench_env.tools.sandbox import Sandbox, Tool
+
+#: Task categories, as in BFCL.
+CATEGORIES = ("single", "multiple", "parallel", "irrelevance")
+
+#: Per difficulty level: few-shot examples, distractor tools, whether parallel calls mix tools.
+LEVELS: dict[int, dict[str, int]] = {
+    0: {"few_shot": 2, "distractors": 2, "mixed_parallel": 0},
+    1: {"few_shot": 1, "distractors": 3, "mixed_parallel": 1},
+    2: {"few_shot": 0, "distractors": 5, "mixed_parallel": 1},
+}
+
+INSTRUCTIONS = (
+    "You are a function-calling assistant. Answer the request by calling tools.\n"
+    'To call a tool, answer with <tool_call>{"name": ..., "arguments": {...}}</tool_call>; '
+    "use one block per call. If none of the tools fits the request, answer with "
+    "<tool_call>[]</tool_call>. Answer with tool calls only."
+)
+
+
+@dataclass(frozen=True)
+class Example:
+    """A solved request shown in the prompt."""
+
+    functions: tuple[dict[str, Any], ...]
+    request: str
+    answer: str
+
+
+@dataclass(frozen=True)
+class FunctionCallTask:
+    """One request, the tools offered, the ground truth (``()`` = call nothing)."""
+
+    index: int
+    category: str
+    domains: tuple[str, ...]
+    request: str
+    functions: tuple[dict[str, Any], ...]
+    ground_truth: tuple[dict[str, Answer], ...]
+    examples: tuple[Example, ...]
+
+
+@functools.cache
+def _tool(t: ToolTemplate) -> Tool:
+    return Tool.from_function(t.fn)
+
+
+def _spec(t: ToolTemplate) -> dict[str, Any]:
+    return _tool(t).spec()
+
+
+def _join(requests: list[str]) -> str:
+    return " Also, ".join([requests[0]] + [r[0].lower() + r[1:] for r in requests[1:]])
+
+
+def generate(
+    rng: np.random.Generator,
+    category: str,
+    distractors: int,
+    mixed_parallel: bool,
+    exclude: frozenset[str] = frozenset(),
+) -> tuple[str, list[ToolTemplate], list[dict[str, Answer]], tuple[str, ...]]:
+    """(request, offered tools, ground truth, domains) for one task of ``category``."""
+    pool = [t for t in TEMPLATES if t.domain not in exclude]
+    order = [pool[int(i)] for i in rng.permutation(len(pool))]
+    main = order[0]
+    others = [t for t in order[1:] if t.domain != main.domain]
+    if category == "irrelevance":
+        question, _ = main.sample(rng)
+        offered = others[: max(1, distractors)]
+        return question, offered, [], (main.domain,)
+    if category == "parallel":
+        if mixed_parallel:
+            second = others[0]
+            q1, a1 = main.sample(rng)
+            q2, a2 = second.sample(rng)
+            offered = [main, second, *others[1 : 1 + max(0, distractors - 2)]]
+            gt = [{main.name: a1}, {second.name: a2}]
+            return _join([q1, q2]), offered, gt, (main.domain, second.domain)
+        q1, a1 = main.sample(rng)
+        for _ in range(20):
+            q2, a2 = main.sample(rng)
+            if q2 != q1:
+                break
+        return _join([q1, q2]), [main], [{main.name: a1}, {main.name: a2}], (main.domain,)
+    question, answer = main.sample(rng)
+    offered = [main] if category == "single" else [main, *others[:distractors]]
+    return question, offered, [{main.name: answer}], (main.domain,)
+
+
+def _shuffle(rng: np.random.Generator, items: list[Any]) -> list[Any]:
+    return [items[int(i)] for i in rng.permutation(len(items))]
+
+
+def render(task: FunctionCallTask) -> str:
+    """The observation: instructions, examples, tools and the request."""
+    parts = [INSTRUCTIONS, ""]
+    for i, ex in enumerate(task.examples, 1):
+        parts += [
+            f"### Example {i}",
+            "Tools:",
+            *(json.dumps(f) for f in ex.functions),
+            f"Request: {ex.request}",
+            f"Answer: {ex.answer}",
+            "",
+        ]
+    parts += [
+        "### Task",
+        "Tools:",
+        *(json.dumps(f) for f in task.functions),
+        f"Request: {task.request}",
+        "Answer:",
+    ]
+    return "\n".join(parts)
+
+
+class FunctionCallEnv(TextEnv[FunctionCallTask]):
+    """Call the right tools with the right arguments, or none when no tool fits.
+
+    ## Description
+    The observation lists tools (JSON Schema derived from typed Python functions of
+    several domains: weather, finance, math, messaging, calendar, travel, shopping, music,
+    language) and a request. Categories (as in BFCL): ``single`` (one tool offered, call it),
+    ``multiple`` (choose the one right tool among several), ``parallel`` (two calls in one
+    answer, of the same tool or of two tools), ``irrelevance`` (no tool fits: call none).
+
+    ## Action / Observation
+    Action: the model's text, holding tool calls as ``<tool_call>{...}</tool_call>`` blocks,
+    plain JSON (an object or a list) or ReAct ``Action:``/``Action Input:`` lines;
+    ``<tool_call>[]</tool_call>`` (or ``[]``) calls nothing. Observation: the prompt
+    (reset); the tool results or the errors (after the answer). The calls run in a
+    :class:`~acbench_env.tools.Sandbox`, which validates arguments with ``jsonschema``.
+
+    ## Rewards / Metric
+    BFCL semantics (:func:`acbench_env.tools.bfcl.check_answer`): reward and
+    ``info["score"]`` (``call_accuracy``) are 1.0 when the answer is accepted, else 0.0.
+    ``info`` also holds ``argument_accuracy`` (share of the expected arguments given with
+    an accepted value), ``error_category`` (``None`` or one of ``format``, ``no_call``,
+    ``unexpected_call``, ``wrong_count``, ``wrong_function``, ``missing_argument``,
+    ``extra_argument``, ``wrong_type``, ``wrong_value``), ``call_format`` (which format
+    parsed), ``category`` and ``validation_errors`` (calls the sandbox rejected). Text that
+    holds no call and no explicit ``[]`` is a format failure, never a correct "no call".
+
+    ## Episode End
+    After one answer.
+
+    ## Task source
+    Generated by the project (:mod:`acbench_env.environments.tool_domains`): task ``i`` is
+    a pure function of ``i``, ``generator_seed``, ``categories`` and ``difficulty``.
+    Few-shot examples use tools of other domains than the task's, so they never reveal
+    the answer.
+
+    ## Arguments
+    ``difficulty`` (0, 1 or 2), ``categories`` (subset of ``single``, ``multiple``,
+    ``parallel``, ``irrelevance``; task ``i`` has category ``categories[i % len]``),
+    ``few_shot`` (overrides the level's number of examples), ``num_tasks`` (default 200),
+    ``generator_seed``.
+
+    ## Difficulty levels
+    0: two examples in the prompt, two distractor tools, parallel calls of one tool;
+    1: one example, three distractors, parallel calls of two tools; 2: no example, five
+    distractors.
+
+    ## Version History
+    v0: initial version.
+    """
+
+    capability = "tool_use"
+    primary_metric = "call_accuracy"
+
+    def __init__(
+        self,
+        difficulty: int = 0,
+        categories: tuple[str, ...] | list[str] = CATEGORIES,
+        few_shot: int | None = None,
+        num_tasks: int = 200,
+        generator_seed: int = 0,
+        render_mode: str | None = None,
+    ) -> None:
+        super().__init__(max_steps=1, render_mode=render_mode)
+        if difficulty not in LEVELS:
+            raise ConfigError(f"difficulty must be one of {sorted(LEVELS)}, got {difficulty!r}")
+        if isinstance(categories, str):
+            categories = [categories]
+        cats = tuple(categories)
+        bad = [c for c in cats if c not in CATEGORIES]
+        if not cats or bad:
+            raise ConfigError(
+                f"categories must be a non-empty subset of {CATEGORIES}, got {list(cats)}"
+            )
+        if few_shot is not None and not 0 <= int(few_shot) <= 8:
+            raise ConfigError(f"few_shot must be between 0 and 8, got {few_shot!r}")
+        if num_tasks < 1:
+            raise ConfigError(f"num_tasks must be at least 1, got {num_tasks}")
+        self.difficulty = int(difficulty)
+        self.categories = cats
+        self.few_shot = LEVELS[self.difficulty]["few_shot"] if few_shot is None else int(few_shot)
+        self._num_tasks = int(num_tasks)
+        self.generator_seed = int(generator_seed)
+        self._tools = {t.name: _tool(t) for t in TEMPLATES}
+        self._sandbox: Sandbox | None = None
+
+    @property
+    def num_tasks(self) -> int:
+        return self._num_tasks
+
+    def make_task(self, index: int) -> FunctionCallTask:
+        level = LEVELS[self.difficulty]
+        rng = np.random.default_rng([self.generator_seed, self.difficulty, index])
+        category = self.categories[index % len(self.categories)]
+        request, offered, gt, domains = generate(
+            rng, category, level["distractors"], bool(level["mixed_parallel"])
+        )
+        functions = tuple(_spec(t) for t in _shuffle(rng, offered))
+        examples = []
+        ex_rng = np.random.default_rng([self.generator_seed, self.difficulty, index, 1])
+        used = frozenset(t.domain for t in offered) | frozenset(domains)
+        for k in range(self.few_shot):
+            ex_cat = (
+                category
+                if k == 0
+                else CATEGORIES[(CATEGORIES.index(category) + k) % len(CATEGORIES)]
+            )
+            ex_req, ex_offered, ex_gt, _ = generate(
+                ex_rng,
+                ex_cat,
+                min(level["distractors"], 2),
+                bool(level["mixed_parallel"]),
+                exclude=used,
+            )
+            ex_functions = tuple(_spec(t) for t in _shuffle(ex_rng, ex_offered))
+            answer = format_calls(oracle_calls(ex_functions, ex_gt), "hermes")
+            examples.append(Example(ex_functions, ex_req, answer))
+        return FunctionCallTask(
+            index=index,
+            category=category,
+            domains=domains,
+            request=request,
+            functions=functions,
+            ground_truth=tuple(gt),
+            examples=tuple(examples),
+        )
+
+    def task_id(self, task: FunctionCallTask) -> str:
+        return f"functioncall-d{self.difficulty}-{task.category}-{task.index}"
+
+    def start(self, task: FunctionCallTask) -> tuple[str, dict[str, Any]]:
+        self._sandbox = Sandbox(self._tools[f["name"]] for f in task.functions)
+        return render(task), {"category": task.category, "domains": list(task.domains)}
+
+    def apply(self, task: FunctionCallTask, action: str) -> StepOutcome:
+        parsed = parse_tool_calls(action)
+        result = check_answer(
+            task.functions, parsed.calls, task.ground_truth, parse_error=parsed.error
+        )
+        sandbox = self._sandbox or Sandbox(self._tools[f["name"]] for f in task.functions)
+        observations = [sandbox.call(c).observation() for c in parsed.calls or ()]
+        arg_acc = argument_accuracy(task.functions, parsed.calls, task.ground_truth)
+        score = 1.0 if result.valid else 0.0
+        if parsed.error is not None:
+            obs = f"Your answer could not be parsed: {parsed.error}"
+        elif not observations:
+            obs = "No tool was called."
+        else:
+            obs = "\n".join(observations)
+        return StepOutcome(
+            observation=obs,
+            reward=score,
+            terminated=True,
+            score=score,
+            success=result.valid,
+            parsed_action=parsed.to_dict(),
+            parse_error=parsed.error,
+            info={
+                "category": task.category,
+                "call_format": parsed.format,
+                "call_accuracy": score,
+                "argument_accuracy": arg_acc,
+                "error_category": result.category,
+                "error_type": result.error_type,
+                "error_message": result.message,
+                "num_calls": None if parsed.calls is None else len(parsed.calls),
+                "validation_errors": sum(sandbox.error_counts.values()),
+            },
+        )
+
+    def oracle_action(self) -> str:
+        task = self.task
+        return format_calls(oracle_calls(task.functions, task.ground_truth), "hermes")

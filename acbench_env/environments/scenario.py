@@ -1,0 +1,177 @@
+"""A user's own tool-use scenario (YAML/JSON file) as a multi-turn environment."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from acbench_env.core.env import StepOutcome, TextEnv
+from acbench_env.core.errors import ConfigError
+from acbench_env.tools.parsing import format_calls, parse_tool_calls
+from acbench_env.tools.sandbox import Sandbox, Tool, ToolCall
+from acbench_env.tools.scenario import (
+    Scenario,
+    TaskSpec,
+    evaluate,
+    load_scenario,
+    parse_scenario,
+    scenario_tools,
+)
+
+INSTRUCTIONS = (
+    "You can call these tools:\n{tools}\n\n"
+    'To call a tool, answer with <tool_call>{{"name": ..., "arguments": {{...}}}}</tool_call> '
+    "(one block per call). You will see the results and may call more tools. When the task is "
+    "done, answer in plain text without tool calls; that ends the conversation.\n\n"
+)
+
+
+def default_scenario_path() -> Path:
+    """The example scenario shipped with the package (the default of ``acbench/Scenario-v0``)."""
+    return Path(str(resources.files("acbench_env.data") / "scenarios" / "pantry.yaml"))
+
+
+class ScenarioEnv(TextEnv[TaskSpec]):
+    """Solve the tasks of a custom tool-use scenario by calling its tools over several turns.
+
+    ## Description
+    A scenario file (:mod:`acbench_env.tools.scenario`) declares tools (JSON Schema
+    parameters and declarative state operations, or Python tools passed as ``tools=``), an
+    initial state, and tasks with success checks over the final state. Each episode runs
+    one task on a fresh copy of the initial state.
+
+    ## Action / Observation
+    Action: tool calls (``<tool_call>{...}</tool_call>``, plain JSON or ReAct), or a plain
+    text final answer, which ends the episode. Observation: the instructions, tools and
+    request (reset); the tool results, or the error messages of unknown tools, invalid
+    arguments (``jsonschema``) and failed preconditions (after each call).
+
+    ## Rewards / Metric
+    At the end: reward 1.0 when every success check (and ``answer_contains``) holds, else
+    0.0; ``info["score"]`` is the share of checks that hold (``checks_passed``). ``info``
+    counts ``tool_calls`` and the sandbox's ``tool_errors`` (by kind). A malformed call is a
+    format failure: the episode goes on and the error is shown to the agent.
+
+    ## Episode End
+    A final answer (text without calls) terminates; ``max_steps`` (from the file) truncates.
+
+    ## Task source
+    The scenario file ``path`` (default: the packaged example ``pantry.yaml``), or a
+    :class:`~acbench_env.tools.scenario.Scenario` / dict given as ``scenario``.
+
+    ## Arguments
+    ``path``, ``scenario``, ``tools`` (extra Python :class:`~acbench_env.tools.Tool` objects).
+
+    ## Difficulty levels
+    Set by the scenario's author.
+
+    ## Version History
+    v0: initial version.
+    """
+
+    capability = "tool_use"
+    primary_metric = "checks_passed"
+
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        scenario: Scenario | dict[str, Any] | None = None,
+        tools: Sequence[Tool] = (),
+        render_mode: str | None = None,
+    ) -> None:
+        if path is not None and scenario is not None:
+            raise ConfigError("pass either path= or scenario=, not both")
+        extra = tuple(tools)
+        if scenario is None:
+            loaded = load_scenario(
+                default_scenario_path() if path is None else path, extra_tools=extra
+            )
+        elif isinstance(scenario, Scenario):
+            loaded = parse_scenario(
+                scenario.model_dump(), source=f"scenario {scenario.name!r}", extra_tools=extra
+            )
+        else:
+            loaded = parse_scenario(scenario, source="scenario", extra_tools=extra)
+        super().__init__(max_steps=loaded.max_steps, render_mode=render_mode)
+        self.scenario = loaded
+        self.extra_tools = extra
+        self._sandbox: Sandbox | None = None
+        self._format_failures = 0
+
+    @property
+    def num_tasks(self) -> int:
+        return len(self.scenario.tasks)
+
+    def make_task(self, index: int) -> TaskSpec:
+        return self.scenario.tasks[index]
+
+    def task_id(self, task: TaskSpec) -> str:
+        return f"{self.scenario.name}/{task.id}"
+
+    def start(self, task: TaskSpec) -> tuple[str, dict[str, Any]]:
+        tools = scenario_tools(self.scenario, self.extra_tools)
+        self._sandbox = Sandbox(tools, self.scenario.initial_state)
+        self._format_failures = 0
+        header = (self.scenario.instructions + "\n\n") if self.scenario.instructions else ""
+        listing = "\n".join(json.dumps(t.spec()) for t in tools)
+        return header + INSTRUCTIONS.format(tools=listing) + f"Task: {task.request}", {
+            "scenario": self.scenario.name
+        }
+
+    def _progress(self, task: TaskSpec) -> tuple[int, int]:
+        assert self._sandbox is not None
+        passed = sum(evaluate(c, self._sandbox.state) for c in task.success)
+        return passed, len(task.success)
+
+    def apply(self, task: TaskSpec, action: str) -> StepOutcome:
+        assert self._sandbox is not None
+        parsed = parse_tool_calls(action)
+        final = parsed.error is not None and parsed.format is None and action.strip() != ""
+        if parsed.error is not None and not final:
+            self._format_failures += 1
+        observations: list[str] = []
+        if parsed.calls:
+            observations = [self._sandbox.call(c).observation() for c in parsed.calls]
+        passed, total = self._progress(task)
+        answer_ok = (not task.answer_contains) or (
+            final and task.answer_contains.lower() in action.lower()
+        )
+        checks = passed + (1 if task.answer_contains and answer_ok else 0)
+        n_checks = total + (1 if task.answer_contains else 0)
+        success = final and passed == total and answer_ok
+        if final:
+            obs = "Final answer recorded."
+        elif parsed.error is not None:
+            obs = f"Your answer could not be parsed: {parsed.error}"
+        elif not parsed.calls:
+            obs = "No tool was called. Call a tool, or give your final answer in plain text."
+        else:
+            obs = "\n".join(observations)
+        return StepOutcome(
+            observation=obs,
+            reward=(1.0 if success else 0.0) if final else 0.0,
+            terminated=final,
+            score=checks / n_checks,
+            success=success,
+            parsed_action={"final_answer": action.strip()} if final else parsed.to_dict(),
+            parse_error=None if final else parsed.error,
+            info={
+                "call_format": parsed.format,
+                "checks_passed": passed,
+                "checks_total": total,
+                "tool_calls": len(self._sandbox.calls),
+                "tool_errors": self._sandbox.error_counts,
+                "format_failures": self._format_failures,
+            },
+        )
+
+    def oracle_action(self) -> str:
+        task = self.task
+        step = self._steps
+        if step < len(task.reference):
+            ref = task.reference[step]
+            return format_calls([ToolCall(ref.name, dict(ref.arguments))], "hermes")
+        return task.answer

@@ -1,0 +1,189 @@
+"""Custom scenarios: the example file from Python and the CLI, and clear errors for bad files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import gymnasium
+import pytest
+import yaml
+
+from acbench_env.agents import OracleAgent
+from acbench_env.core.runner import run_episodes
+from acbench_env.environments.scenario import ScenarioEnv, default_scenario_path
+from acbench_env.tools import tool
+from acbench_env.tools.scenario import ScenarioError, load_scenario
+from tests.conftest import ROOT
+
+EXAMPLE = ROOT / "examples" / "scenarios" / "help_desk.yaml"
+
+
+def _write(tmp_path: Path, data: object, name: str = "s.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(data if isinstance(data, str) else yaml.safe_dump(data))
+    return path
+
+
+def _base() -> dict:
+    return yaml.safe_load(default_scenario_path().read_text())
+
+
+@pytest.mark.parametrize("path", [EXAMPLE, default_scenario_path()])
+def test_example_scenarios_load_and_oracle_solves_them(path: Path) -> None:
+    scenario = load_scenario(path)
+    env = ScenarioEnv(path=path)
+    for index in range(len(scenario.tasks)):
+        env.reset(options={"task_index": index})
+        done = False
+        while not done:
+            _, reward, terminated, truncated, info = env.step(env.oracle_action())
+            done = terminated or truncated
+        assert terminated and reward == 1.0 and info["success"], (index, info)
+
+
+def test_scenario_episode_counts_errors_and_keeps_state_per_episode() -> None:
+    env = gymnasium.make("acbench/Scenario-v0")
+    base = env.unwrapped
+    index = [t.id for t in base.scenario.tasks].index("restock-beans")
+    env.reset(options={"task_index": index})
+    obs, reward, term, trunc, info = env.step(
+        '<tool_call>{"name": "add_to_list", "arguments": {"item": 5}}</tool_call>'
+    )
+    assert "invalid arguments" in obs and info["tool_errors"]["invalid_arguments"] == 1
+    obs, *_ = env.step('<tool_call>{"name": "burn", "arguments": {}}</tool_call>')
+    assert "no tool named" in obs
+    _, _, _, _, info = env.step("<tool_call>{oops")
+    assert info["format_failure"] and info["format_failures"] == 1
+    env.step('<tool_call>{"name": "add_to_list", "arguments": {"item": "beans"}}</tool_call>')
+    _, reward, terminated, _, info = env.step("Beans are on the list.")
+    assert terminated and reward == 1.0 and info["checks_passed"] == 1
+    env.reset(options={"task_index": index})  # a fresh copy of the initial state
+    _, reward, terminated, _, info = env.step("Done.")
+    assert terminated and reward == 0.0 and info["checks_passed"] == 0
+
+
+def test_scenario_with_python_tools_from_python(tmp_path: Path) -> None:
+    @tool
+    def double(x: int) -> int:
+        """Double a number.
+
+        Args:
+            x: The number.
+        """
+        return 2 * x
+
+    data = _base()
+    data["tasks"].append(
+        {
+            "id": "note",
+            "request": "Put 'eggs' on the list.",
+            "success": [{"path": "shopping_list", "contains": "eggs"}],
+            "reference": [
+                {"name": "double", "arguments": {"x": 2}},
+                {"name": "add_to_list", "arguments": {"item": "eggs"}},
+            ],
+        }
+    )
+    env = ScenarioEnv(scenario=data, tools=[double])
+    result_tasks = [t.id for t in env.scenario.tasks]
+    assert "note" in result_tasks
+    env.reset(options={"task_index": result_tasks.index("note")})
+    obs, *_ = env.step('<tool_call>{"name": "double", "arguments": {"x": 21}}</tool_call>')
+    assert obs == "42"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field"),
+    [
+        (
+            lambda d: d["tools"][0]["parameters"]["properties"].update(item={"type": "strng"}),
+            "tools.0.parameters",
+        ),
+        (
+            lambda d: d["tasks"][0]["reference"][0].update(name="teleport"),
+            "tasks.0.reference.0.name",
+        ),
+        (lambda d: d["tasks"][0].pop("request"), "tasks.0.request"),
+        (lambda d: d["tools"][1]["ops"][0].update(op="explode"), "tools.1.ops.0.op"),
+        (lambda d: d["tasks"][0]["success"][0].update(contains="caviar"), "tasks.0.success.0"),
+        (lambda d: d["tasks"][0]["success"][0].update(equals=1), "tasks.0.success.0"),
+        (lambda d: d.update(tasks=[]), "tasks"),
+    ],
+)
+def test_malformed_scenarios_name_file_and_field(tmp_path: Path, mutate, field: str) -> None:
+    data = _base()
+    mutate(data)
+    path = _write(tmp_path, data)
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(path)
+    message = str(err.value)
+    assert str(path) in message and f"'{field}'" in message, message
+
+
+def test_bad_yaml_and_json_are_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(ScenarioError, match=r"not valid YAML \(line \d+, column"):
+        load_scenario(_write(tmp_path, "name: x\ntools: [unclosed\n"))
+    with pytest.raises(ScenarioError, match="not valid JSON"):
+        load_scenario(_write(tmp_path, "{", name="s.json"))
+    with pytest.raises(ScenarioError, match="not found"):
+        load_scenario(tmp_path / "missing.yaml")
+
+
+def test_example_runs_from_python_runner(tmp_path: Path) -> None:
+    out = tmp_path / "traj.jsonl"
+    result = run_episodes(
+        "acbench/Scenario-v0", OracleAgent(), episodes=3, env_kwargs={"path": str(EXAMPLE)}, out=out
+    )
+    assert all(t.success for t in result.trajectories)
+    assert len(out.read_text().splitlines()) == 3
+
+
+def test_example_runs_from_cli(tmp_path: Path, python_exe: str, python_env: dict) -> None:
+    out = tmp_path / "cli.jsonl"
+    proc = subprocess.run(
+        [
+            python_exe,
+            "-m",
+            "acbench_env.cli",
+            "run",
+            "--scenario",
+            str(EXAMPLE),
+            "--agent",
+            "oracle",
+            "--episodes",
+            "3",
+            "--out",
+            str(out),
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        env=python_env,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(records) == 3 and all(r["success"] for r in records)
+    assert records[0]["env_id"] == "acbench/Scenario-v0"
+    bad = _write(tmp_path, "name: x\n", name="bad.yaml")
+    proc = subprocess.run(
+        [
+            python_exe,
+            "-m",
+            "acbench_env.cli",
+            "run",
+            "--scenario",
+            str(bad),
+            "--agent",
+            "oracle",
+            "--out",
+            str(tmp_path / "x.jsonl"),
+        ],
+        capture_output=True,
+        text=True,
+        env=python_env,
+        timeout=300,
+    )
+    assert proc.returncode == 2 and str(bad) in proc.stderr and "field 'tools'" in proc.stderr
