@@ -224,7 +224,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="opt in to cutting lengths beyond the model's window (recorded); default: refuse",
     )
     p.add_argument("--batch-size", type=int, default=1)
-    p.add_argument("--max-new-tokens", type=int, default=16)
+    p.add_argument(
+        "--max-new-tokens",
+        type=int,
+        default=32,
+        help="new tokens per answer (default 32: small models repeat the needle sentence)",
+    )
     p.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
     p.add_argument("--system-prompt", default=None)
     p.add_argument("--env-arg", action="append", default=[], metavar="KEY=VALUE")
