@@ -127,6 +127,52 @@ def cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
+def _csv(text: str, kind: type) -> list[Any]:
+    try:
+        return [kind(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise ConfigError(
+            f"expected comma-separated {kind.__name__} values, got {text!r}"
+        ) from None
+
+
+def cmd_needle_grid(args: argparse.Namespace) -> int:
+    from acbench_env.core.needle_sweep import check_cells, run_needle_grid
+
+    lengths = _csv(args.lengths, int)
+    depths = _csv(args.depths, float)
+    env_kwargs = _parse_env_args(args.env_arg)
+    if args.episodes < 1:
+        raise ConfigError(f"--episodes must be at least 1, got {args.episodes}")
+    check_cells(lengths, depths, args.truncation, env_kwargs)  # before the model loads
+    agent = _make_agent(args)
+    grid = run_needle_grid(
+        agent,
+        lengths,
+        depths,
+        episodes_per_cell=args.episodes,
+        seed=args.seed,
+        out_dir=args.out,
+        truncation=args.truncation,
+        env_kwargs=env_kwargs,
+        batch_size=args.batch_size,
+        heatmap=not args.no_heatmap,
+        progress=not args.no_progress and sys.stderr.isatty(),
+    )
+    width = max(len(str(n)) for n in grid.lengths) + 2
+    print(f"{grid.env_id} — {grid.model_id}; rule: {grid.scoring_rule}")
+    print("depth \\ length " + "".join(str(n).rjust(width) for n in grid.lengths))
+    for d, row in zip(grid.depths, grid.scores):
+        print(f"{d:>14.2f} " + "".join(f"{v:.2f}".rjust(width) for v in row))
+    print("mean           " + "".join(f"{v:.2f}".rjust(width) for v in grid.mean_by_length()))
+    out = Path(args.out)
+    print(
+        f"grid -> {out / 'grid.json'}"
+        + ("" if args.no_heatmap else f", heatmap -> {out / 'heatmap.png'}")
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="acbench",
@@ -174,6 +220,40 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser(
+        "needle-grid",
+        help="sweep acbench/Needle-v0 over context lengths x depths; write a grid and heatmap",
+    )
+    p.add_argument("--model", default="default", help="'default' or a model folder")
+    p.add_argument("--agent", choices=("llm", "oracle"), default="llm")
+    p.add_argument("--backend", default="transformers")
+    p.add_argument(
+        "--lengths", default="512,1024,2048,4096", help="comma-separated target-token lengths"
+    )
+    p.add_argument("--depths", default="0,0.25,0.5,0.75,1", help="comma-separated fractions")
+    p.add_argument("--episodes", type=int, default=2, help="episodes per cell (default 2)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, help="output folder (resumes cell by cell)")
+    p.add_argument(
+        "--truncation",
+        choices=("left", "middle"),
+        default=None,
+        help="opt in to cutting lengths beyond the model's window (recorded); default: refuse",
+    )
+    p.add_argument("--batch-size", type=int, default=1)
+    p.add_argument(
+        "--max-new-tokens",
+        type=int,
+        default=32,
+        help="new tokens per answer (default 32: small models repeat the needle sentence)",
+    )
+    p.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
+    p.add_argument("--system-prompt", default=None)
+    p.add_argument("--env-arg", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--no-heatmap", action="store_true", help="write grid.json only")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_needle_grid)
 
     p = sub.add_parser("score", help="summarise trajectory files")
     p.add_argument("files", nargs="+")

@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-extras="hf"
+extras="hf,plot"
 for arg in "$@"; do
   case "$arg" in
     --dev) extras="dev" ;;

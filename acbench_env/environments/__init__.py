@@ -20,3 +20,20 @@ register(
     entry_point="acbench_env.environments.function_call:FunctionCallEnv",
 )
 register(id="acbench/Scenario-v0", entry_point="acbench_env.environments.scenario:ScenarioEnv")
+register(
+    id="acbench/NeedleMultiKey-v0", entry_point="acbench_env.environments.ruler:MultiKeyNeedleEnv"
+)
+register(
+    id="acbench/NeedleMultiValue-v0",
+    entry_point="acbench_env.environments.ruler:MultiValueNeedleEnv",
+)
+register(
+    id="acbench/NeedleMultiQuery-v0",
+    entry_point="acbench_env.environments.ruler:MultiQueryNeedleEnv",
+)
+register(
+    id="acbench/VariableTracking-v0",
+    entry_point="acbench_env.environments.ruler:VariableTrackingEnv",
+)
+register(id="acbench/LongDocQA-v0", entry_point="acbench_env.environments.docqa:LongDocQAEnv")
+register(id="acbench/LongGen-v0", entry_point="acbench_env.environments.longgen:LongGenEnv")

@@ -10,12 +10,12 @@ from typing import Any
 import numpy as np
 
 from acbench_env.core.env import StepOutcome, TextEnv
-from acbench_env.core.errors import ConfigError, ContextLengthError
-from acbench_env.core.models import TokenCounter, token_counter
-from acbench_env.environments import haystack
+from acbench_env.core.errors import ConfigError
+from acbench_env.core.models import TokenCounter
+from acbench_env.environments import haystack, longctx
+from acbench_env.environments.longctx import RESERVED_TOKENS
 
-#: Tokens kept free beyond the observation for the chat template and the answer.
-RESERVED_TOKENS = 64
+__all__ = ["RESERVED_TOKENS", "NeedleEnv", "NeedleTask", "build_task", "normalize", "parse_number"]
 
 _KEY_FIRST = (
     "silver",
@@ -71,6 +71,7 @@ class NeedleTask:
     depth: float
     observation: str
     context_tokens: int
+    truncation: dict[str, Any] | None = None
 
 
 def normalize(text: str) -> str:
@@ -84,30 +85,23 @@ def parse_number(text: str) -> str | None:
     return None if match is None else re.sub(r"[,_]", "", match.group(0))
 
 
-def _compose(
-    words: list[str], starts: list[int], n: int, depth: float, needle: str, question: str
-) -> tuple[str, float]:
-    """The observation with the first ``n`` haystack words and the needle at ``depth``."""
-    target = depth * n
-    boundaries = [b for b in starts if b <= n] + [n]
-    pos = min(boundaries, key=lambda b: (abs(b - target), b))
-    body = " ".join([*words[:pos], needle, *words[pos:n]])
-    text = f"{_INTRO}\n\n<document>\n{body}\n</document>\n\nQuestion: {question}"
-    return text, (pos / n if n else 0.0)
-
-
 def build_task(
     index: int,
     rng: np.random.Generator,
     counter: TokenCounter,
     context_length: int,
     depth: float,
+    *,
+    limit: int | None = None,
+    truncation: str | None = None,
 ) -> NeedleTask:
     """Generate needle task ``index`` whose observation is at most ``context_length`` tokens.
 
     The haystack is cut at the word that brings the observation closest to
     ``context_length`` tokens of ``counter`` without exceeding it; the needle sentence sits
-    at the sentence boundary nearest to ``depth`` (a fraction of the document).
+    at the sentence boundary nearest to ``depth`` (a fraction of the document). With a
+    ``limit`` and a ``truncation`` policy (see :mod:`acbench_env.environments.longctx`), a
+    longer document is cut to ``limit`` tokens and the cut is recorded.
     """
     key = f"{haystack._pick(rng, _KEY_FIRST)}-{haystack._pick(rng, _KEY_SECOND)}"
     value = str(int(rng.integers(1_000_000, 10_000_000)))
@@ -116,40 +110,24 @@ def build_task(
         f"What is the special magic number for {key} mentioned in the document? "
         "Answer with the number only."
     )
-    min_words = context_length
-    while True:
-        sents = haystack.sentences(rng, min_words)
-        words: list[str] = []
-        starts: list[int] = []
-        for s in sents:
-            starts.append(len(words))
-            words.extend(s.split(" "))
-        full, _ = _compose(words, starts, len(words), depth, needle, question)
-        if counter.count(full) >= context_length:
-            break
-        min_words *= 2
-    empty, _ = _compose(words, starts, 0, depth, needle, question)
-    if counter.count(empty) > context_length:
-        raise ConfigError(
-            f"context_length={context_length} is too short: the instructions, needle and "
-            f"question alone take {counter.count(empty)} tokens; use a larger context_length"
-        )
-    lo, hi = 0, len(words)  # invariant: count(lo) <= target, count(hi) may exceed
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        text, _ = _compose(words, starts, mid, depth, needle, question)
-        if counter.count(text) <= context_length:
-            lo = mid
-        else:
-            hi = mid - 1
-    text, actual_depth = _compose(words, starts, lo, depth, needle, question)
+    doc = longctx.haystack_document(
+        rng,
+        counter,
+        context_length,
+        f"{_INTRO}\n\n<document>\n",
+        f"\n</document>\n\nQuestion: {question}",
+        [longctx.Insert(needle, depth)],
+        limit=limit,
+        truncation=truncation,
+    )
     return NeedleTask(
         index=index,
         key=key,
         value=value,
-        depth=round(actual_depth, 4),
-        observation=text,
-        context_tokens=counter.count(text),
+        depth=doc.depths[0],
+        observation=doc.text,
+        context_tokens=doc.context_tokens,
+        truncation=None if doc.truncation is None else doc.truncation.as_info(),
     )
 
 
@@ -186,13 +164,19 @@ class NeedleEnv(TextEnv[NeedleTask]):
     ``depth`` (fraction in [0, 1]; ``None`` draws each task's depth from ``depths``),
     ``num_tasks``, ``tokenizer`` (``"default"``, a model folder, a ``tokenizer.json`` path, a
     transformers tokenizer, or a :class:`~acbench_env.core.models.TokenCounter`), ``window``
-    (overrides the context window read from the tokenizer's model), ``generator_seed``.
+    (overrides the context window read from the tokenizer's model), ``generator_seed``,
+    ``truncation`` (``None``, the default: a ``context_length`` beyond the window is an
+    error naming the window; ``"left"`` or ``"middle"``: the document is built at
+    ``context_length`` tokens and whole words are removed from its start or middle until
+    it fits the window; ``info["truncation"]`` records the policy, the requested and kept
+    lengths and whether the needle was cut out, in which case no answer can be right).
 
     ## Difficulty levels
     Longer ``context_length`` and middle depths are harder.
 
     ## Version History
-    v0: initial version.
+    v0: initial version; the opt-in ``truncation`` argument was added later (the default,
+    no truncation, behaves as before).
     """
 
     capability = "long_context"
@@ -207,25 +191,22 @@ class NeedleEnv(TextEnv[NeedleTask]):
         tokenizer: Any = "default",
         window: int | None = None,
         generator_seed: int = 0,
+        truncation: str | None = None,
         render_mode: str | None = None,
     ) -> None:
         super().__init__(max_steps=1, render_mode=render_mode)
-        if not isinstance(context_length, int) or context_length < 1:
-            raise ConfigError(f"context_length must be a positive int, got {context_length!r}")
         for d in depths if depth is None else (depth,):
-            if not 0.0 <= float(d) <= 1.0:
-                raise ConfigError(f"depth must be a fraction in [0, 1], got {d!r}")
+            longctx.check_depth(d)
         if num_tasks < 1:
             raise ConfigError(f"num_tasks must be at least 1, got {num_tasks}")
-        self.counter = token_counter(tokenizer)
+        if not isinstance(context_length, int) or context_length < 1:
+            raise ConfigError(f"context_length must be a positive int, got {context_length!r}")
+        self.counter = longctx.load_counter(tokenizer)
         self.window = window if window is not None else self.counter.window
-        if self.window is not None and context_length + RESERVED_TOKENS > self.window:
-            raise ContextLengthError(
-                f"context_length={context_length} does not fit the context window of "
-                f"{self.counter.name} ({self.window} tokens, of which {RESERVED_TOKENS} are kept "
-                f"for the chat template and the answer); use context_length <= "
-                f"{self.window - RESERVED_TOKENS}"
-            )
+        self.limit = longctx.check_context_length(
+            context_length, self.window, self.counter.name, truncation
+        )
+        self.truncation = truncation
         self.context_length = context_length
         self.depth = None if depth is None else float(depth)
         self.depths = tuple(float(d) for d in depths)
@@ -243,17 +224,28 @@ class NeedleEnv(TextEnv[NeedleTask]):
             if self.depth is not None
             else float(self.depths[int(rng.integers(len(self.depths)))])
         )
-        return build_task(index, rng, self.counter, self.context_length, depth)
+        return build_task(
+            index,
+            rng,
+            self.counter,
+            self.context_length,
+            depth,
+            limit=self.limit,
+            truncation=self.truncation,
+        )
 
     def task_id(self, task: NeedleTask) -> str:
         return f"needle-{self.context_length}-{task.index}"
 
     def start(self, task: NeedleTask) -> tuple[str, dict[str, Any]]:
-        return task.observation, {
+        extra: dict[str, Any] = {
             "context_tokens": task.context_tokens,
             "depth": task.depth,
             "tokenizer": self.counter.name,
         }
+        if task.truncation is not None:
+            extra["truncation"] = task.truncation
+        return task.observation, extra
 
     def apply(self, task: NeedleTask, action: str) -> StepOutcome:
         answer = parse_number(action)
