@@ -163,7 +163,9 @@ class VLLMBackend:
         if llm is None:
             return
         engine = getattr(llm, "llm_engine", None)
-        shutdown = getattr(engine, "shutdown", None) if engine is not None else None
-        if callable(shutdown):
-            shutdown()
+        for owner in (engine, getattr(engine, "engine_core", None)):
+            shutdown = getattr(owner, "shutdown", None)
+            if callable(shutdown):
+                shutdown()  # ends the engine-core process and frees its memory
+                break
         self.llm = None
