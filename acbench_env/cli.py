@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import logging
 import sys
@@ -10,7 +11,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from acbench_env.core.errors import AcbenchError, ConfigError
+from acbench_env.core.errors import (
+    AcbenchError,
+    BackendError,
+    ConfigError,
+    MissingDependencyError,
+)
 
 logger = logging.getLogger("acbench_env.cli")
 
@@ -46,13 +52,23 @@ def _make_agent(args: argparse.Namespace) -> Any:
     from acbench_env.agents.backends import create_backend
     from acbench_env.core.models import resolve_model
 
-    resolve_model(args.model)  # a bad path fails here, before the model loads
-    backend = create_backend(args.backend, model=args.model, batch_size=args.batch_size)
+    backend_kwargs: dict[str, Any] = {"model": args.model, "batch_size": args.batch_size}
+    if args.backend == "openai":
+        # The model is a name the server serves; --base-url says where the server is.
+        if args.base_url:
+            backend_kwargs["base_url"] = args.base_url
+        backend_kwargs["timeout"] = args.timeout
+    else:
+        if args.base_url:
+            raise ConfigError("--base-url is only used with --backend openai")
+        resolve_model(args.model)  # a bad path fails here, before the model loads
+    backend = create_backend(args.backend, **backend_kwargs)
     return LLMPolicyAgent(
         backend,
         max_new_tokens=args.max_new_tokens,
         temperature=args.temperature,
         system_prompt=args.system_prompt,
+        record_tokens=args.record_tokens,
     )
 
 
@@ -80,6 +96,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     read_trajectories(out)  # a corrupt or unreadable file fails here, before the model loads
     agent = _make_agent(args)
+    if args.parquet and importlib.util.find_spec("pyarrow") is None:
+        raise MissingDependencyError("pyarrow", "rl", "--parquet")
     try:
         result = run_episodes(
             args.env,
@@ -99,12 +117,72 @@ def cmd_run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 130
+    except BackendError as exc:
+        saved = len([t for t in read_trajectories(out) if t.env_id == args.env])
+        print(
+            f"acbench: error: {exc}\n{saved} finished episodes are saved in {out}; fix the backend "
+            "and run the same command again to resume",
+            file=sys.stderr,
+        )
+        return 3
     print(
         f"{len(result.trajectories)} episodes of {args.env} "
         f"({result.new_episodes} run now, {result.resumed_episodes} resumed) -> {out}"
     )
+    if args.parquet:
+        from acbench_env.core.export import write_parquet
+
+        rows = write_parquet(result.trajectories, args.parquet)
+        print(f"{rows} steps -> {args.parquet}")
     print(format_table(summarize(result.trajectories)))
     return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from acbench_env.core.export import write_parquet
+    from acbench_env.core.jsonl import read_trajectories
+
+    trajs = []
+    for f in args.files:
+        path = Path(f)
+        if not path.is_file():
+            raise ConfigError(f"{f} is not a file; pass trajectory files written by 'acbench run'")
+        trajs.extend(read_trajectories(path))
+    rows = write_parquet(trajs, args.out)
+    print(f"{len(trajs)} episodes, {rows} steps -> {args.out}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from acbench_env.agents.serve import ServerConfig, VLLMServer
+
+    cfg = ServerConfig(
+        model=args.model,
+        host=args.host,
+        port=args.port,
+        kv_cache_gb=args.kv_cache_gb,
+        max_model_len=args.max_model_len,
+        max_num_seqs=args.max_num_seqs,
+    )
+    server = VLLMServer(cfg)
+    try:
+        server.start()
+        server.wait_healthy(timeout_s=args.startup_timeout)
+        print(
+            f"serving {args.model!r} at {cfg.base_url} (OpenAI-compatible); use it with: acbench "
+            f"run --backend openai --base-url {cfg.base_url} --model {args.model} ...; Ctrl-C stops",
+            file=sys.stderr,
+            flush=True,
+        )
+        assert server.proc is not None
+        code = server.proc.wait()
+        print(f"acbench: error: the vLLM server exited with status {code}", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        print("\nstopping the server", file=sys.stderr)
+        return 0
+    finally:
+        server.stop()
 
 
 def cmd_score(args: argparse.Namespace) -> int:
@@ -202,12 +280,37 @@ def build_parser() -> argparse.ArgumentParser:
         help="'llm' (the model) or 'oracle' (the env's correct actions)",
     )
     p.add_argument(
-        "--backend", default="transformers", help="model backend (default: transformers)"
+        "--backend",
+        default="transformers",
+        help="model backend: transformers (default), vllm (offline engine), openai (a server)",
     )
     p.add_argument("--episodes", type=int, default=10, help="number of episodes (default 10)")
     p.add_argument("--seed", type=int, default=0, help="episode i is reset with seed SEED+i")
     p.add_argument("--out", required=True, help="JSON Lines file; re-running with it resumes")
-    p.add_argument("--batch-size", type=int, default=4, help="episodes stepped at once (default 4)")
+    p.add_argument(
+        "--batch-size",
+        "--parallel",
+        dest="batch_size",
+        type=int,
+        default=4,
+        help="episodes stepped at once; their requests go to the backend together (default 4)",
+    )
+    p.add_argument(
+        "--base-url",
+        default=None,
+        help="with --backend openai: the server's URL (default http://127.0.0.1:8000/v1)",
+    )
+    p.add_argument(
+        "--timeout", type=float, default=120.0, help="with --backend openai: seconds per request"
+    )
+    p.add_argument(
+        "--record-tokens",
+        action="store_true",
+        help="store prompt/completion token ids and logprobs in every step (RL-ready)",
+    )
+    p.add_argument(
+        "--parquet", default=None, help="also write the run's steps to this parquet file"
+    )
     p.add_argument("--max-new-tokens", type=int, default=64)
     p.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
     p.add_argument("--system-prompt", default=None)
@@ -254,6 +357,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-heatmap", action="store_true", help="write grid.json only")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_needle_grid)
+
+    p = sub.add_parser("serve", help="serve a model with vLLM (OpenAI-compatible, 127.0.0.1)")
+    p.add_argument("--model", default="default", help="'default' or a model folder")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--kv-cache-gb", type=int, default=2, help="VLLM_CPU_KVCACHE_SPACE (GiB)")
+    p.add_argument("--max-model-len", type=int, default=None)
+    p.add_argument("--max-num-seqs", type=int, default=64, help="sequences batched at once")
+    p.add_argument("--startup-timeout", type=float, default=600.0, help="seconds to wait")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("export", help="write trajectory files as a parquet table, one row per step")
+    p.add_argument("files", nargs="+")
+    p.add_argument("--out", required=True, help="parquet file to write")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("score", help="summarise trajectory files")
     p.add_argument("files", nargs="+")

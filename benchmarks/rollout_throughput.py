@@ -1,87 +1,120 @@
-"""Rollout throughput vs the backend's raw throughput, on the same prompts, in one run.
+"""Rollout throughput vs the backend's raw throughput, on the same episodes, in one run.
 
-For N Needle episodes it measures, with the transformers backend and the default model:
-  raw@1      backend.generate on the episodes' prompts one at a time
-  raw@B      backend.generate on the same prompts in batches of B
-  runner@1   run_episodes(batch_size=1): env reset/step, parsing, records, file writes
-  runner@B   run_episodes(batch_size=B)
-and prints generated tokens per second for each and the ratios runner/raw (overhead of the
-rollout layer) and @B/@1 (batching speed-up).
+For N episodes of an environment (default: Needle) and one backend it measures, in
+generated tokens per second:
+  (b) batched     run_episodes(batch_size=N): every step, all pending requests in one call
+  (a) raw         backend.generate on exactly the prompts those episodes produced (rebuilt
+                  from the batched run's trajectories), all in one call: the engine's ceiling
+  (c) sequential  run_episodes(batch_size=1): one episode, one request at a time
+and ends with the line ``ratio batched/raw=<x> batched/sequential=<y>``.
 
-    .venv/bin/python benchmarks/rollout_throughput.py --episodes 16 --batch 8 --context 512
+    # CPU vLLM, 32 parallel episodes (the offline engine in this process):
+    .venv/bin/python benchmarks/rollout_throughput.py --backend vllm --episodes 32
+    # against a running server (acbench serve --model default --port 8000):
+    .venv/bin/python benchmarks/rollout_throughput.py --backend openai --episodes 32
+    # the transformers backend:
+    .venv/bin/python benchmarks/rollout_throughput.py --backend transformers --episodes 16
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 import time
 from pathlib import Path
-
-import gymnasium
+from typing import Any
 
 import acbench_env  # noqa: F401
 from acbench_env.agents import LLMPolicyAgent
 from acbench_env.agents.backends import create_backend
 from acbench_env.agents.backends.base import GenerationRequest
-from acbench_env.core.runner import run_episodes
+from acbench_env.core.runner import RunResult, run_episodes
+from acbench_env.core.types import Message
+
+
+def step_requests(result: RunResult, max_new_tokens: int) -> list[GenerationRequest]:
+    """The exact request of every step of every episode (conversation up to that step)."""
+    out = []
+    for traj in result.trajectories:
+        history: list[Message] = []
+        for step in traj.steps:
+            history.append({"role": "user", "content": step.observation})
+            out.append(GenerationRequest(messages=tuple(history), max_new_tokens=max_new_tokens))
+            history.append({"role": "assistant", "content": step.raw_output})
+    return out
+
+
+def tokens_of(result: RunResult) -> int:
+    return sum(s.completion_tokens or 0 for t in result.trajectories for s in t.steps)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--episodes", type=int, default=16)
-    parser.add_argument("--batch", type=int, default=8)
-    parser.add_argument("--context", type=int, default=512)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--backend", default="vllm", choices=("vllm", "openai", "transformers"))
+    parser.add_argument("--base-url", default="http://127.0.0.1:8000/v1")
+    parser.add_argument("--env", default="acbench/Needle-v0")
+    parser.add_argument("--env-args", default='{"context_length": 256}', help="JSON object")
+    parser.add_argument("--episodes", type=int, default=32, help="also the batch size")
     parser.add_argument("--max-new-tokens", type=int, default=32)
     args = parser.parse_args()
 
-    env_kwargs = {"context_length": args.context}
-    env = gymnasium.make("acbench/Needle-v0", **env_kwargs)
-    prompts = [env.reset(seed=s)[0] for s in range(args.episodes)]
-    requests = [
-        GenerationRequest(
-            messages=({"role": "user", "content": p},), max_new_tokens=args.max_new_tokens
-        )
-        for p in prompts
-    ]
-    backend = create_backend("transformers", model="default", batch_size=args.batch)
-    backend.generate(requests[:1])  # warm-up
-
-    results: dict[str, float] = {}
-    for label, bs in (("raw@1", 1), (f"raw@{args.batch}", args.batch)):
-        backend.batch_size = bs
-        t0 = time.perf_counter()
-        tokens = sum(len(c.token_ids) for c in backend.generate(requests))
-        results[label] = tokens / (time.perf_counter() - t0)
-
+    env_kwargs: dict[str, Any] = json.loads(args.env_args)
+    kwargs: dict[str, Any] = {"model": "default"}
+    if args.backend == "openai":
+        kwargs["base_url"] = args.base_url
+    elif args.backend == "vllm":
+        kwargs["max_model_len"] = 4096
+    else:
+        kwargs["batch_size"] = args.episodes
+    t0 = time.perf_counter()
+    backend = create_backend(args.backend, **kwargs)
+    startup = time.perf_counter() - t0
     agent = LLMPolicyAgent(backend, max_new_tokens=args.max_new_tokens)
+    warm = GenerationRequest(messages=({"role": "user", "content": "Hi"},), max_new_tokens=4)
+    backend.generate([warm] * 4)
+
+    results: dict[str, tuple[int, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for label, bs in (("runner@1", 1), (f"runner@{args.batch}", args.batch)):
-            backend.batch_size = bs
-            t0 = time.perf_counter()
+
+        def rollout(label: str, batch: int) -> RunResult:
+            t = time.perf_counter()
             res = run_episodes(
-                "acbench/Needle-v0",
+                args.env,
                 agent,
                 episodes=args.episodes,
                 seed=0,
                 out=Path(tmp) / f"{label}.jsonl",
                 env_kwargs=env_kwargs,
-                batch_size=bs,
+                batch_size=batch,
             )
-            tokens = sum(s.completion_tokens or 0 for t in res.trajectories for s in t.steps)
-            results[label] = tokens / (time.perf_counter() - t0)
+            results[label] = (tokens_of(res), time.perf_counter() - t)
+            return res
 
-    b = args.batch
+        batched = rollout("batched", args.episodes)
+        requests = step_requests(batched, args.max_new_tokens)
+        t = time.perf_counter()
+        raw = backend.generate(requests)
+        results["raw"] = (sum(len(c.token_ids) for c in raw), time.perf_counter() - t)
+        sequential = rollout("sequential", 1)
+    backend.close()
+
+    same = [s.raw_output for t in batched.trajectories for s in t.steps] == [
+        s.raw_output for t in sequential.trajectories for s in t.steps
+    ]
+    tps = {k: n / s for k, (n, s) in results.items()}
     print(
-        f"{args.episodes} Needle episodes, context {args.context} tokens, "
-        f"max_new_tokens {args.max_new_tokens}, default model, transformers backend (CPU)"
+        f"{args.episodes} episodes of {args.env} {env_kwargs}, max_new_tokens "
+        f"{args.max_new_tokens}, default model, backend {args.backend} (start-up {startup:.1f} s)"
     )
-    for label, tps in results.items():
-        print(f"  {label:<10} {tps:8.1f} generated tok/s")
-    print(f"  runner/raw at batch 1: {results['runner@1'] / results['raw@1']:.3f}")
-    print(f"  runner/raw at batch {b}: {results[f'runner@{b}'] / results[f'raw@{b}']:.3f}")
-    print(f"  batching speed-up, raw:    {results[f'raw@{b}'] / results['raw@1']:.2f}x")
-    print(f"  batching speed-up, runner: {results[f'runner@{b}'] / results['runner@1']:.2f}x")
+    for label in ("raw", "batched", "sequential"):
+        n, s = results[label]
+        print(f"  {label:<11} {tps[label]:8.1f} generated tok/s  ({n} tokens in {s:.2f} s)")
+    print(f"  batched and sequential actions identical: {same}")
+    print(
+        f"ratio batched/raw={tps['batched'] / tps['raw']:.3f} "
+        f"batched/sequential={tps['batched'] / tps['sequential']:.3f}"
+    )
 
 
 if __name__ == "__main__":

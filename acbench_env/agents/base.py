@@ -40,6 +40,7 @@ class AgentReply:
     token_ids: tuple[int, ...] | None = None
     logprobs: tuple[float, ...] | None = None
     finish_reason: str | None = None
+    prompt_token_ids: tuple[int, ...] | None = None
 
 
 @runtime_checkable

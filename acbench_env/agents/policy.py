@@ -16,6 +16,10 @@ class LLMPolicyAgent(BaseAgent):
 
     Greedy decoding by default (``temperature=0``). With sampling, each request carries
     its own seed (from the runner), so the same run seed reproduces the same samples.
+
+    ``record_tokens=True`` asks the backend for the prompt's and the completion's token ids
+    and the completion's logprobs; the runner then stores them in every
+    :class:`~acbench_env.core.types.StepRecord` (RL-ready trajectories).
     """
 
     def __init__(
@@ -27,6 +31,7 @@ class LLMPolicyAgent(BaseAgent):
         top_p: float = 1.0,
         system_prompt: str | None = None,
         logprobs: bool = False,
+        record_tokens: bool = False,
     ) -> None:
         super().__init__()
         if max_new_tokens < 1:
@@ -40,7 +45,8 @@ class LLMPolicyAgent(BaseAgent):
         self.temperature = temperature
         self.top_p = top_p
         self.system_prompt = system_prompt
-        self.logprobs = logprobs
+        self.logprobs = logprobs or record_tokens
+        self.record_tokens = record_tokens
 
     @property
     def info(self) -> ModelInfo:
@@ -49,6 +55,8 @@ class LLMPolicyAgent(BaseAgent):
             "temperature": self.temperature,
             "top_p": self.top_p,
         }
+        if self.record_tokens:
+            decoding["record_tokens"] = True
         return ModelInfo(
             model_id=self.backend.model_id,
             backend=self.backend.name,
@@ -70,6 +78,7 @@ class LLMPolicyAgent(BaseAgent):
                 top_p=self.top_p,
                 seed=inp.seed,
                 logprobs=self.logprobs,
+                return_token_ids=self.record_tokens,
             )
             for inp in inputs
         ]
@@ -82,6 +91,7 @@ class LLMPolicyAgent(BaseAgent):
                 token_ids=c.token_ids,
                 logprobs=c.logprobs,
                 finish_reason=c.finish_reason,
+                prompt_token_ids=c.prompt_token_ids,
             )
             for c in completions
         ]

@@ -44,3 +44,7 @@ class TrajectoryFileError(AcbenchError, ValueError):
 
 class ConfigError(AcbenchError, ValueError):
     """An argument or configuration value is invalid."""
+
+
+class BackendError(AcbenchError, RuntimeError):
+    """A model backend failed: a server is unreachable, refused a request, or replied badly."""

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from acbench_env.agents.base import Agent, AgentInput
+from acbench_env.agents.base import Agent, AgentInput, AgentReply
 from acbench_env.core.errors import ConfigError, TrajectoryFileError
 from acbench_env.core.jsonl import append_trajectory, read_trajectories, to_jsonable
 from acbench_env.core.registry import make
@@ -65,6 +65,17 @@ class _Slot:
     messages: list[Message]
     steps: list[StepRecord] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
+
+
+def _token_fields(reply: AgentReply) -> dict[str, Any]:
+    """The RL fields of a step: recorded when the agent returned prompt ids or logprobs."""
+    if reply.prompt_token_ids is None and reply.logprobs is None:
+        return {}
+    return {
+        "prompt_token_ids": reply.prompt_token_ids,
+        "completion_token_ids": reply.token_ids,
+        "logprobs": reply.logprobs,
+    }
 
 
 def _check_existing(
@@ -176,6 +187,7 @@ def run_episodes(
                         completion_tokens=reply.completion_tokens,
                         wall_time_s=round(elapsed, 6),
                         info=to_jsonable({k: v for k, v in info.items() if k not in _LIFTED_INFO}),
+                        **_token_fields(reply),
                     )
                 )
                 if terminated or truncated:

@@ -58,6 +58,12 @@ class StepRecord:
 
     ``parse_error`` is set when the env could not parse or validate the action (a *format
     failure*, distinct from a well-formed but wrong action).
+
+    RL-ready fields (``None`` unless the agent records tokens, and then left out of
+    :meth:`to_dict` when ``None``, so older files and records read and write unchanged):
+    ``prompt_token_ids`` (the whole rendered prompt of this turn), ``completion_token_ids``
+    (the generated tokens, without the end-of-sequence token) and ``logprobs`` (one
+    log-probability per completion token, under the sampling distribution).
     """
 
     index: int
@@ -72,13 +78,22 @@ class StepRecord:
     completion_tokens: int | None = None
     wall_time_s: float = 0.0
     info: dict[str, Any] = field(default_factory=dict)
+    prompt_token_ids: tuple[int, ...] | None = None
+    completion_token_ids: tuple[int, ...] | None = None
+    logprobs: tuple[float, ...] | None = None
 
     @property
     def format_failure(self) -> bool:
         return self.parse_error is not None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        for key in _TOKEN_FIELDS:
+            if data[key] is None:
+                del data[key]
+            else:
+                data[key] = list(data[key])
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> StepRecord:
@@ -95,7 +110,20 @@ class StepRecord:
             completion_tokens=data.get("completion_tokens"),
             wall_time_s=float(data.get(TIMING_FIELD, 0.0)),
             info=dict(data.get("info") or {}),
+            prompt_token_ids=_int_tuple(data.get("prompt_token_ids")),
+            completion_token_ids=_int_tuple(data.get("completion_token_ids")),
+            logprobs=(
+                None if data.get("logprobs") is None else tuple(float(x) for x in data["logprobs"])
+            ),
         )
+
+
+#: StepRecord's optional RL fields (omitted from the JSON record when ``None``).
+_TOKEN_FIELDS = ("prompt_token_ids", "completion_token_ids", "logprobs")
+
+
+def _int_tuple(value: Any) -> tuple[int, ...] | None:
+    return None if value is None else tuple(int(x) for x in value)
 
 
 @dataclass(frozen=True)

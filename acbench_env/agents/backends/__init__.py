@@ -17,6 +17,12 @@ _BACKENDS: dict[str, tuple[str, tuple[str, ...], str]] = {
         "hf",
     ),
     "scripted": ("acbench_env.agents.backends.scripted:ScriptedBackend", (), ""),
+    "vllm": (
+        "acbench_env.agents.backends.vllm_backend:VLLMBackend",
+        ("vllm", "transformers"),
+        "vllm",
+    ),
+    "openai": ("acbench_env.agents.backends.openai_backend:OpenAIBackend", (), ""),
 }
 
 

@@ -11,7 +11,13 @@ from acbench_env.core.types import Message
 
 @dataclass(frozen=True)
 class GenerationRequest:
-    """One chat completion request. ``temperature=0`` means greedy decoding."""
+    """One chat completion request. ``temperature=0`` means greedy decoding.
+
+    ``tools`` (OpenAI-style function definitions) are passed to the chat template, which
+    renders them if it knows how (see :mod:`acbench_env.agents.templates`);
+    ``return_token_ids`` asks for the prompt's token ids as well (for RL-ready
+    trajectories; the completion's token ids are always returned).
+    """
 
     messages: tuple[Message, ...]
     max_new_tokens: int = 64
@@ -19,6 +25,8 @@ class GenerationRequest:
     top_p: float = 1.0
     seed: int | None = None
     logprobs: bool = False
+    tools: tuple[dict[str, Any], ...] | None = None
+    return_token_ids: bool = False
 
 
 @dataclass(frozen=True)
@@ -27,7 +35,8 @@ class Completion:
 
     ``finish_reason`` is ``"stop"`` (end-of-sequence) or ``"length"`` (hit
     ``max_new_tokens``); ``logprobs`` holds one log-probability per generated token when
-    the request asked for them.
+    the request asked for them; ``prompt_token_ids`` the rendered prompt's token ids when
+    the request asked for them (``return_token_ids``).
     """
 
     text: str
@@ -35,6 +44,7 @@ class Completion:
     prompt_tokens: int
     finish_reason: str
     logprobs: tuple[float, ...] | None = None
+    prompt_token_ids: tuple[int, ...] | None = None
 
 
 @runtime_checkable

@@ -78,11 +78,14 @@ class TransformersBackend:
     def device(self) -> torch.device:
         return next(self.model.parameters()).device
 
-    def render(self, messages: Sequence[Any]) -> str:
-        """The prompt text for ``messages`` under the model's chat template."""
+    def render(self, messages: Sequence[Any], tools: Sequence[dict[str, Any]] | None = None) -> str:
+        """The prompt text for ``messages`` (and ``tools``) under the model's chat template."""
         return str(
             self.tokenizer.apply_chat_template(
-                list(messages), add_generation_prompt=True, tokenize=False
+                list(messages),
+                tools=list(tools) if tools else None,
+                add_generation_prompt=True,
+                tokenize=False,
             )
         )
 
@@ -108,7 +111,7 @@ class TransformersBackend:
     @torch.inference_mode()
     def _generate_batch(self, batch: Sequence[GenerationRequest]) -> list[Completion]:
         first = batch[0]
-        prompts = [self.render(r.messages) for r in batch]
+        prompts = [self.render(r.messages, r.tools) for r in batch]
         enc = self.tokenizer(
             prompts, return_tensors="pt", padding=True, add_special_tokens=False
         ).to(self.device)
@@ -152,6 +155,10 @@ class TransformersBackend:
                 if tok in self._eos_ids:
                     ids, finish = ids[:pos], "stop"
                     break
+            prompt_ids = None
+            if batch[row].return_token_ids:
+                mask = enc["attention_mask"][row].bool()
+                prompt_ids = tuple(int(t) for t in enc["input_ids"][row][mask].tolist())
             logprobs = None
             if transition is not None:
                 logprobs = tuple(float(x) for x in transition[row, : len(ids)].tolist())
@@ -162,6 +169,7 @@ class TransformersBackend:
                     prompt_tokens=int(n_prompt),
                     finish_reason=finish,
                     logprobs=logprobs,
+                    prompt_token_ids=prompt_ids,
                 )
             )
         return completions

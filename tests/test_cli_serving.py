@@ -1,0 +1,74 @@
+"""CLI options for served backends: --parallel, --backend openai --base-url, serve, export."""
+
+from __future__ import annotations
+
+import pytest
+
+from acbench_env.agents.serve import ServerConfig, free_port, server_command
+from acbench_env.cli import build_parser, main
+
+
+def test_parallel_is_an_alias_of_batch_size() -> None:
+    args = build_parser().parse_args(
+        ["run", "--env", "acbench/Needle-v0", "--out", "x.jsonl", "--parallel", "32"]
+    )
+    assert args.batch_size == 32
+
+
+def test_unreachable_server_is_one_clear_error(tmp_path, capsys) -> None:
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    code = main(
+        [
+            "run",
+            "--env",
+            "acbench/Needle-v0",
+            "--backend",
+            "openai",
+            "--base-url",
+            url,
+            "--timeout",
+            "2",
+            "--episodes",
+            "1",
+            "--out",
+            str(tmp_path / "r.jsonl"),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "cannot reach" in err and "acbench serve" in err
+    assert not (tmp_path / "r.jsonl").exists()
+
+
+def test_base_url_needs_the_openai_backend(tmp_path, capsys) -> None:
+    code = main(
+        [
+            "run",
+            "--env",
+            "acbench/Needle-v0",
+            "--base-url",
+            "http://127.0.0.1:1/v1",
+            "--out",
+            str(tmp_path / "r.jsonl"),
+        ]
+    )
+    assert code == 2
+    assert "--backend openai" in capsys.readouterr().err
+
+
+def test_server_command_uses_the_cpu_settings() -> None:
+    cmd = server_command(ServerConfig(model="default", port=8123))
+    assert cmd[1:3] == ["-m", "vllm.entrypoints.openai.api_server"]
+    joined = " ".join(cmd)
+    for part in (
+        "--host 127.0.0.1",
+        "--port 8123",
+        "--dtype float32",
+        "--enforce-eager",
+        "--served-model-name default",
+        "--tool-call-parser hermes",
+        "chatml_tools.jinja",
+    ):
+        assert part in joined
+    with pytest.raises(Exception, match="port"):
+        server_command(ServerConfig(port=0))
