@@ -84,9 +84,9 @@ def legal_moves(state: BlocksState) -> Iterator[tuple[str, BlocksState]]:
                 yield f"unstack {top} from {s[-2]}", nxt
     else:
         held = state.holding
-        yield f"put down {held}", BlocksState(canonical([*stacks, (held,)]))
+        yield f"put down {held}", BlocksState(canonical((*stacks, (held,))))
         for i, s in enumerate(stacks):
-            new = [list(t) for t in stacks]
+            new: list[list[str]] = [list(t) for t in stacks]
             new[i].append(held)
             yield f"stack {held} on {s[-1]}", BlocksState(canonical(new))
 

@@ -404,8 +404,9 @@ class HouseholdEnv(SimulatorEnv[HouseholdTask, HouseholdState]):
             s = goto(s, loc)
             plan.append(f"take {obj} from {loc}")
             s = replace(s, holding=obj)
-        obj = s.holding
-        assert obj is not None
+        held = s.holding
+        assert held is not None
+        obj = held
         if cond is not None and not has_condition(s, obj, cond):
             appliance, verb = CONDITIONS[cond]
             s = goto(s, appliance)

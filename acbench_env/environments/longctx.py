@@ -112,11 +112,16 @@ class FittedDocument:
     truncation: TruncationRecord | None = None
 
 
+def _nearest(boundaries: Sequence[int], target: float) -> int:
+    """The boundary nearest ``target`` (the earlier one on a tie)."""
+    return min(boundaries, key=lambda b: (abs(b - target), b))
+
+
 def place(hay: Haystack, n: int, inserts: Sequence[Insert]) -> tuple[list[str], list[float]]:
     """The first ``n`` haystack words with each insert at the sentence boundary nearest its
     depth (inserts at the same boundary keep their order); also each insert's actual depth."""
     boundaries = [b for b in hay.starts if b <= n] + [n]
-    positions = [min(boundaries, key=lambda b, t=ins.depth * n: (abs(b - t), b)) for ins in inserts]
+    positions = [_nearest(boundaries, ins.depth * n) for ins in inserts]
     order = sorted(range(len(inserts)), key=lambda i: (positions[i], i))
     units: list[str] = []
     cursor = 0

@@ -252,7 +252,8 @@ def check_call(
         if not type_result.valid:
             return type_result
         type_name = str(doc.get("type", "any")).lower()
-        items = doc.get("items") if isinstance(doc.get("items"), Mapping) else {}
+        raw_items = doc.get("items")
+        items: Mapping[str, Any] = raw_items if isinstance(raw_items, Mapping) else {}
         item_type = str(items.get("type", "")).lower()
         if not is_variable and type_name in ("dict", "object"):
             result = _check_dict(param, value, accepted)
@@ -301,8 +302,8 @@ def check_call(
             )
         if not result.valid:
             return result
-    for param, accepted in answer.items():
-        if param not in call.arguments and "" not in accepted:
+    for param, accepted_values in answer.items():
+        if param not in call.arguments and "" not in accepted_values:
             return _reject(
                 "missing_argument",
                 "simple_function_checker:missing_optional",
@@ -403,7 +404,8 @@ def _oracle_value(value_list: Sequence[Any], doc: Mapping[str, Any]) -> tuple[bo
         return False, None
     value = concrete[0]
     type_name = str(doc.get("type", "")).lower()
-    items = doc.get("items") if isinstance(doc.get("items"), Mapping) else {}
+    raw_items = doc.get("items")
+    items: Mapping[str, Any] = raw_items if isinstance(raw_items, Mapping) else {}
     if type_name in ("dict", "object") and isinstance(value, Mapping):
         return True, _oracle_dict(value)
     if (
