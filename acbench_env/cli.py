@@ -251,6 +251,23 @@ def cmd_needle_grid(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_backend_args(p: argparse.ArgumentParser) -> None:
+    """Backend options that every command building an agent with _make_agent accepts."""
+    p.add_argument(
+        "--base-url",
+        default=None,
+        help="with --backend openai: the server's URL (default http://127.0.0.1:8000/v1)",
+    )
+    p.add_argument(
+        "--timeout", type=float, default=120.0, help="with --backend openai: seconds per request"
+    )
+    p.add_argument(
+        "--record-tokens",
+        action="store_true",
+        help="store prompt/completion token ids and logprobs in every step (RL-ready)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="acbench",
@@ -295,19 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=4,
         help="episodes stepped at once; their requests go to the backend together (default 4)",
     )
-    p.add_argument(
-        "--base-url",
-        default=None,
-        help="with --backend openai: the server's URL (default http://127.0.0.1:8000/v1)",
-    )
-    p.add_argument(
-        "--timeout", type=float, default=120.0, help="with --backend openai: seconds per request"
-    )
-    p.add_argument(
-        "--record-tokens",
-        action="store_true",
-        help="store prompt/completion token ids and logprobs in every step (RL-ready)",
-    )
+    _add_backend_args(p)
     p.add_argument(
         "--parquet", default=None, help="also write the run's steps to this parquet file"
     )
@@ -354,6 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
     p.add_argument("--system-prompt", default=None)
     p.add_argument("--env-arg", action="append", default=[], metavar="KEY=VALUE")
+    _add_backend_args(p)
     p.add_argument("--no-heatmap", action="store_true", help="write grid.json only")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_needle_grid)

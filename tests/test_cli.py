@@ -163,3 +163,22 @@ def test_ctrl_c_then_rerun_completes_exactly(tmp_path, python_exe, python_env) -
     assert f"({150 - saved} run now, {saved} resumed)" in done.stdout
     seeds = [json.loads(x)["seed"] for x in out.read_text().splitlines()]
     assert sorted(seeds) == list(range(150))
+
+
+def test_needle_grid_with_a_model_argument_reaches_model_checks(tmp_path, capsys) -> None:
+    # The llm agent path of needle-grid goes through the same agent builder as `run`.
+    args = [
+        "needle-grid",
+        "--model",
+        str(tmp_path / "missing"),
+        "--lengths",
+        "256",
+        "--depths",
+        "0.5",
+        "--out",
+        str(tmp_path / "g"),
+        "--no-progress",
+    ]
+    assert main(args) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "g").exists()
