@@ -14,7 +14,6 @@ from acbench_env.environments.simulator import (
     Subgoal,
     Transition,
     bfs_plan,
-    level_config,
 )
 
 Stacks = tuple[tuple[str, ...], ...]
@@ -145,32 +144,13 @@ class BlocksWorldEnv(SimulatorEnv[BlocksTask, BlocksState]):
 
     command_verbs = ("pick", "unstack", "put", "stack")
 
-    def __init__(
-        self,
-        level: str = "easy",
-        num_tasks: int = 100,
-        generator_seed: int = 0,
-        max_steps: int | None = None,
-        render_mode: str | None = None,
-    ) -> None:
-        cfg = level_config(LEVELS, level, "BlocksWorld")
-        super().__init__(max_steps=max_steps or cfg.max_steps, render_mode=render_mode)
-        if num_tasks < 1:
-            raise ConfigError(f"num_tasks must be at least 1, got {num_tasks}")
-        self.level = level
-        self._num_tasks = int(num_tasks)
-        self.generator_seed = int(generator_seed)
+    levels = LEVELS
+    sim_name = "BlocksWorld"
+    task_prefix = "blocks"
+    rng_salt = 3
 
-    @property
-    def num_tasks(self) -> int:
-        return self._num_tasks
-
-    def make_task(self, index: int) -> BlocksTask:
-        rng = np.random.default_rng([self.generator_seed, index, 3])
+    def generate(self, index: int, rng: np.random.Generator) -> BlocksTask:
         return build_task(index, self.level, rng)
-
-    def task_id(self, task: BlocksTask) -> str:
-        return f"blocks-{task.level}-{task.index}"
 
     def initial_state(self, task: BlocksTask) -> BlocksState:
         return task.start

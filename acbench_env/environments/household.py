@@ -12,7 +12,6 @@ from acbench_env.environments.simulator import (
     SimulatorEnv,
     Subgoal,
     Transition,
-    level_config,
 )
 
 #: Receptacles of each room; appliances carry out a condition on a held object.
@@ -219,32 +218,13 @@ class HouseholdEnv(SimulatorEnv[HouseholdTask, HouseholdState]):
 
     command_verbs = ("go", "open", "close", "take", "put", "clean", "heat", "cool")
 
-    def __init__(
-        self,
-        level: str = "easy",
-        num_tasks: int = 100,
-        generator_seed: int = 0,
-        max_steps: int | None = None,
-        render_mode: str | None = None,
-    ) -> None:
-        cfg = level_config(LEVELS, level, "Household")
-        super().__init__(max_steps=max_steps or cfg.max_steps, render_mode=render_mode)
-        if num_tasks < 1:
-            raise ConfigError(f"num_tasks must be at least 1, got {num_tasks}")
-        self.level = level
-        self._num_tasks = int(num_tasks)
-        self.generator_seed = int(generator_seed)
+    levels = LEVELS
+    sim_name = "Household"
+    task_prefix = "household"
+    rng_salt = 1
 
-    @property
-    def num_tasks(self) -> int:
-        return self._num_tasks
-
-    def make_task(self, index: int) -> HouseholdTask:
-        rng = np.random.default_rng([self.generator_seed, index, 1])
+    def generate(self, index: int, rng: np.random.Generator) -> HouseholdTask:
         return build_task(index, self.level, rng)
-
-    def task_id(self, task: HouseholdTask) -> str:
-        return f"household-{task.level}-{task.index}"
 
     def initial_state(self, task: HouseholdTask) -> HouseholdState:
         return HouseholdState(

@@ -25,6 +25,8 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
+import numpy as np
+
 from acbench_env.core.env import StepOutcome, TextEnv
 from acbench_env.core.errors import ConfigError
 
@@ -203,8 +205,29 @@ class SimulatorEnv(TextEnv[TaskT], Generic[TaskT, StateT]):
     #: How many valid actions the observation lists at most.
     max_listed_actions: ClassVar[int] = 40
 
-    def __init__(self, *, max_steps: int, render_mode: str | None = None) -> None:
-        super().__init__(max_steps=max_steps, render_mode=render_mode)
+    #: Difficulty levels: name -> configuration with at least ``max_steps``.
+    levels: ClassVar[dict[str, Any]] = {}
+    #: Name used in error messages, and the prefix of task ids.
+    sim_name: ClassVar[str] = ""
+    task_prefix: ClassVar[str] = ""
+    #: Mixed into each task's RNG seed, so simulators draw different streams.
+    rng_salt: ClassVar[int] = 0
+
+    def __init__(
+        self,
+        level: str = "easy",
+        num_tasks: int = 100,
+        generator_seed: int = 0,
+        max_steps: int | None = None,
+        render_mode: str | None = None,
+    ) -> None:
+        cfg = level_config(self.levels, level, self.sim_name)
+        super().__init__(max_steps=max_steps or cfg.max_steps, render_mode=render_mode)
+        if num_tasks < 1:
+            raise ConfigError(f"num_tasks must be at least 1, got {num_tasks}")
+        self.level = level
+        self._num_tasks = int(num_tasks)
+        self.generator_seed = int(generator_seed)
         self._state: StateT | None = None
         self._subgoals: tuple[Subgoal[StateT], ...] = ()
         self._best = 0.0
@@ -213,7 +236,25 @@ class SimulatorEnv(TextEnv[TaskT], Generic[TaskT, StateT]):
         self._plans: dict[StateT, tuple[str, ...]] = {}
         self._actions_cache: dict[StateT, tuple[str, ...]] = {}
 
+    @property
+    def num_tasks(self) -> int:
+        return self._num_tasks
+
+    def make_task(self, index: int) -> TaskT:
+        return self.generate(
+            index, np.random.default_rng([self.generator_seed, index, self.rng_salt])
+        )
+
+    def task_id(self, task: TaskT) -> str:
+        return (
+            f"{self.task_prefix}-{getattr(task, 'level', self.level)}-{getattr(task, 'index', '?')}"
+        )
+
     # ------------------------------------------------------------------ simulator API
+    @abstractmethod
+    def generate(self, index: int, rng: np.random.Generator) -> TaskT:
+        """Task ``index`` of this env's level, drawn from ``rng`` (seeded per index)."""
+
     @abstractmethod
     def initial_state(self, task: TaskT) -> StateT:
         """The state an episode on ``task`` starts in."""

@@ -8,13 +8,11 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from acbench_env.core.errors import ConfigError
 from acbench_env.environments.simulator import (
     ParsedCommand,
     SimulatorEnv,
     Subgoal,
     Transition,
-    level_config,
 )
 
 FIRST = ("Ada", "Bo", "Chen", "Dara", "Emil", "Farah", "Goran", "Hana", "Ivo", "Jun", "Kira")
@@ -217,32 +215,13 @@ class ToolQueryEnv(SimulatorEnv[ToolQueryTask, ToolQueryState]):
     template_verbs = ("search_papers", "get_paper", "get_author", "finish")
     command_verbs = template_verbs
 
-    def __init__(
-        self,
-        level: str = "easy",
-        num_tasks: int = 100,
-        generator_seed: int = 0,
-        max_steps: int | None = None,
-        render_mode: str | None = None,
-    ) -> None:
-        cfg = level_config(LEVELS, level, "ToolQuery")
-        super().__init__(max_steps=max_steps or cfg.max_steps, render_mode=render_mode)
-        if num_tasks < 1:
-            raise ConfigError(f"num_tasks must be at least 1, got {num_tasks}")
-        self.level = level
-        self._num_tasks = int(num_tasks)
-        self.generator_seed = int(generator_seed)
+    levels = LEVELS
+    sim_name = "ToolQuery"
+    task_prefix = "toolquery"
+    rng_salt = 4
 
-    @property
-    def num_tasks(self) -> int:
-        return self._num_tasks
-
-    def make_task(self, index: int) -> ToolQueryTask:
-        rng = np.random.default_rng([self.generator_seed, index, 4])
+    def generate(self, index: int, rng: np.random.Generator) -> ToolQueryTask:
         return build_task(index, self.level, rng)
-
-    def task_id(self, task: ToolQueryTask) -> str:
-        return f"toolquery-{task.level}-{task.index}"
 
     def initial_state(self, task: ToolQueryTask) -> ToolQueryState:
         return ToolQueryState()

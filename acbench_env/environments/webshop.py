@@ -14,7 +14,6 @@ from acbench_env.environments.simulator import (
     SimulatorEnv,
     Subgoal,
     Transition,
-    level_config,
 )
 
 CATEGORIES = (
@@ -219,32 +218,13 @@ class WebShopEnv(SimulatorEnv[WebShopTask, WebShopState]):
     template_verbs = ("search",)
     command_verbs = ("click", "search")
 
-    def __init__(
-        self,
-        level: str = "easy",
-        num_tasks: int = 100,
-        generator_seed: int = 0,
-        max_steps: int | None = None,
-        render_mode: str | None = None,
-    ) -> None:
-        cfg = level_config(LEVELS, level, "WebShop")
-        super().__init__(max_steps=max_steps or cfg.max_steps, render_mode=render_mode)
-        if num_tasks < 1:
-            raise ConfigError(f"num_tasks must be at least 1, got {num_tasks}")
-        self.level = level
-        self._num_tasks = int(num_tasks)
-        self.generator_seed = int(generator_seed)
+    levels = LEVELS
+    sim_name = "WebShop"
+    task_prefix = "webshop"
+    rng_salt = 2
 
-    @property
-    def num_tasks(self) -> int:
-        return self._num_tasks
-
-    def make_task(self, index: int) -> WebShopTask:
-        rng = np.random.default_rng([self.generator_seed, index, 2])
+    def generate(self, index: int, rng: np.random.Generator) -> WebShopTask:
         return build_task(index, self.level, rng)
-
-    def task_id(self, task: WebShopTask) -> str:
-        return f"webshop-{task.level}-{task.index}"
 
     def initial_state(self, task: WebShopTask) -> WebShopState:
         return WebShopState(page="search")
