@@ -153,13 +153,9 @@ class LongDocQAEnv(TextEnv[DocQATask]):
         self.level = longctx.check_level(level)
         if isinstance(num_tasks, bool) or not isinstance(num_tasks, int) or num_tasks < 1:
             raise ConfigError(f"num_tasks must be a positive int, got {num_tasks!r}")
-        self.counter = longctx.load_counter(tokenizer)
-        self.window = window if window is not None else self.counter.window
-        self.limit = longctx.check_context_length(
-            context_length, self.window, self.counter.name, truncation
-        )
-        self.truncation = truncation
-        self.context_length = context_length
+        length = longctx.setup_length(context_length, tokenizer, window, truncation)
+        self.counter, self.window, self.limit = length.counter, length.window, length.limit
+        self.truncation, self.context_length = truncation, context_length
         self._num_tasks = num_tasks
         self.generator_seed = int(generator_seed)
 

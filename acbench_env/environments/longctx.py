@@ -133,6 +133,34 @@ def place(hay: Haystack, n: int, inserts: Sequence[Insert]) -> tuple[list[str], 
     return units, [(p / n if n else 0.0) for p in positions]
 
 
+@dataclass(frozen=True)
+class LengthSetup:
+    """The checked length arguments of a long-context env and the tokenizer that counts."""
+
+    context_length: int
+    counter: TokenCounter
+    window: int | None
+    limit: int | None
+    truncation: str | None
+
+
+def setup_length(
+    context_length: Any, tokenizer: Any, window: int | None, truncation: str | None
+) -> LengthSetup:
+    """Validate ``context_length`` (before loading anything), load the tokenizer, and check the
+    length against the window (``window`` overrides the tokenizer's own)."""
+    if (
+        isinstance(context_length, bool)
+        or not isinstance(context_length, int)
+        or context_length < 1
+    ):
+        raise ConfigError(f"context_length must be a positive int, got {context_length!r}")
+    counter = load_counter(tokenizer)
+    window = window if window is not None else counter.window
+    limit = check_context_length(context_length, window, counter.name, truncation)
+    return LengthSetup(context_length, counter, window, limit, truncation)
+
+
 def check_context_length(
     context_length: Any,
     window: int | None,

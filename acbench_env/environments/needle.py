@@ -199,15 +199,9 @@ class NeedleEnv(TextEnv[NeedleTask]):
             longctx.check_depth(d)
         if num_tasks < 1:
             raise ConfigError(f"num_tasks must be at least 1, got {num_tasks}")
-        if not isinstance(context_length, int) or context_length < 1:
-            raise ConfigError(f"context_length must be a positive int, got {context_length!r}")
-        self.counter = longctx.load_counter(tokenizer)
-        self.window = window if window is not None else self.counter.window
-        self.limit = longctx.check_context_length(
-            context_length, self.window, self.counter.name, truncation
-        )
-        self.truncation = truncation
-        self.context_length = context_length
+        length = longctx.setup_length(context_length, tokenizer, window, truncation)
+        self.counter, self.window, self.limit = length.counter, length.window, length.limit
+        self.truncation, self.context_length = truncation, context_length
         self.depth = None if depth is None else float(depth)
         self.depths = tuple(float(d) for d in depths)
         self._num_tasks = int(num_tasks)
