@@ -173,6 +173,7 @@ class FunctionCallEnv(TextEnv[FunctionCallTask]):
 
     capability = "tool_use"
     primary_metric = "call_accuracy"
+    answer_tokens = 128
 
     def __init__(
         self,
