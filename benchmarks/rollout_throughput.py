@@ -37,7 +37,7 @@ def step_requests(result: RunResult, max_new_tokens: int) -> list[GenerationRequ
     """The exact request of every step of every episode (conversation up to that step)."""
     out = []
     for traj in result.trajectories:
-        history: list[Message] = []
+        history: list[Message] = list(traj.few_shot_messages)
         for step in traj.steps:
             history.append({"role": "user", "content": step.observation})
             out.append(GenerationRequest(messages=tuple(history), max_new_tokens=max_new_tokens))
