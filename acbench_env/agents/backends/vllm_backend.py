@@ -75,7 +75,14 @@ class VLLMBackend:
         try:
             self.llm = LLM(**kwargs)
         except Exception as exc:
-            raise BackendError(f"vLLM could not start on {str(model)!r}: {exc}") from exc
+            hint = ""
+            if "bootstrapping phase" in repr(exc.__cause__) + repr(exc):
+                # vLLM starts its engine in a spawned process, which re-imports __main__.
+                hint = (
+                    "; vLLM starts its engine in a new process, so a script that creates the "
+                    'vllm backend must do it under `if __name__ == "__main__":`'
+                )
+            raise BackendError(f"vLLM could not start on {str(model)!r}: {exc}{hint}") from exc
         self.model_id = str(model)
         self.path = path
         self.compression = read_fingerprint(path)
