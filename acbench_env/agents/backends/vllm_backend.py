@@ -76,11 +76,13 @@ class VLLMBackend:
             self.llm = LLM(**kwargs)
         except Exception as exc:
             hint = ""
-            if "bootstrapping phase" in repr(exc.__cause__) + repr(exc):
-                # vLLM starts its engine in a spawned process, which re-imports __main__.
+            if "initialization failed" in str(exc):
+                # The engine runs in a spawned process, which re-imports __main__; its own
+                # error is only in its log.
                 hint = (
-                    "; vLLM starts its engine in a new process, so a script that creates the "
-                    'vllm backend must do it under `if __name__ == "__main__":`'
+                    " (the engine's error is in the log above; a script that creates the vllm "
+                    'backend must do it under `if __name__ == "__main__":`, since vLLM starts '
+                    "its engine in a new process that imports the script again)"
                 )
             raise BackendError(f"vLLM could not start on {str(model)!r}: {exc}{hint}") from exc
         self.model_id = str(model)
