@@ -64,12 +64,13 @@ def append_trajectory(path: Path, traj: Trajectory) -> None:
         os.close(fd)
 
 
-def read_trajectories(path: Path, *, repair: bool = False) -> list[Trajectory]:
+def read_trajectories(path: Path | str, *, repair: bool = False) -> list[Trajectory]:
     """All records in ``path`` (empty if it does not exist).
 
     A partial last line (left by a killed writer) is ignored, and with ``repair=True``
     removed from the file. Any other bad line raises :class:`TrajectoryFileError`.
     """
+    path = Path(path)
     if not path.exists():
         return []
     if path.is_dir():
