@@ -11,7 +11,10 @@ while ``fault_count`` is negative):
 - ``"reset"``: the headers and half the body, then the connection is reset (TCP RST);
 - ``"trickle"``: the body one byte every ``delay_s`` seconds (each read is within the
   timeout, the whole answer is not);
-- ``"malformed"``: a 200 answer that is not JSON; ``"too_long"``: HTTP 400 (context).
+- ``"malformed"``: a 200 answer that is not JSON; ``"too_long"``: HTTP 400 (context);
+- ``"die"``: the server shuts down (its port then refuses connections).
+
+``inject(fault, count, after=n)`` lets ``n`` more chat requests through first.
 
 The real vLLM server is exercised in tests/integration/test_vllm_server.py.
 """
@@ -34,6 +37,8 @@ class FakeState:
         self.failures_left = 0  # HTTP 503 answers before the next success
         self.fault: str | None = None
         self.fault_count = 0
+        self.fault_after = 0
+        self.server: ThreadingHTTPServer | None = None
         self.stall_s = 30.0
         self.delay_s = 0.05
         self.bodies: list[dict[str, Any]] = []
@@ -41,9 +46,9 @@ class FakeState:
         self.lock = threading.Lock()
         self.stop = threading.Event()
 
-    def inject(self, fault: str | None, count: int = -1) -> None:
+    def inject(self, fault: str | None, count: int = -1, after: int = 0) -> None:
         with self.lock:
-            self.fault, self.fault_count = fault, count
+            self.fault, self.fault_count, self.fault_after = fault, count, after
 
     def _take_fault(self) -> str | None:
         with self.lock:
@@ -52,6 +57,9 @@ class FakeState:
                 self.faults_injected += 1
                 return "503"
             if self.fault is None or self.fault_count == 0:
+                return None
+            if self.fault_after > 0:
+                self.fault_after -= 1
                 return None
             if self.fault_count > 0:
                 self.fault_count -= 1
@@ -99,6 +107,13 @@ def _handler(state: FakeState) -> type[BaseHTTPRequestHandler]:
             if fault == "503":
                 self._send(503, b'{"error": {"message": "overloaded"}}')
                 return
+            if fault == "die":
+                server = state.server
+                if server is not None:
+                    state.server = None
+                    threading.Thread(target=_stop, args=(server,), daemon=True).start()
+                self.close_connection = True
+                return
             if fault == "stall":
                 state.stop.wait(state.stall_s)
                 return
@@ -145,17 +160,24 @@ def _handler(state: FakeState) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+def _stop(server: ThreadingHTTPServer) -> None:
+    server.shutdown()
+    server.server_close()
+
+
 @contextmanager
 def serve_fake(port: int = 0, state: FakeState | None = None) -> Iterator[tuple[str, FakeState]]:
     """Run the fake server on 127.0.0.1 (``port`` 0: a free one) until the block ends."""
     state = state or FakeState()
     state.stop.clear()
     server = ThreadingHTTPServer(("127.0.0.1", port), _handler(state))
+    state.server = server
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/v1", state
     finally:
         state.stop.set()
-        server.shutdown()
-        server.server_close()
+        if state.server is server:
+            state.server = None
+            _stop(server)
