@@ -12,13 +12,23 @@ from __future__ import annotations
 
 import builtins
 import io
+import json
 import os
+import re
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+import gymnasium
+
+from acbench_env.core.jsonl import to_jsonable
+from tests.reliability.payloads import INJECTIONS, TOOL_NAMES
 
 #: Audit events that reach outside the process's own memory.
 WATCHED_EVENTS = frozenset(
@@ -115,3 +125,89 @@ def watch() -> Iterator[list[tuple[str, str]]]:
         _recording.pop()
         for mod, name, original in saved:
             setattr(mod, name, original)
+
+
+_NAME_IN_LISTING = re.compile(r'"name":\s*"([A-Za-z_][\w.\-]*)"')
+
+
+def tool_names(observation: str) -> list[str]:
+    """Tool names listed in an observation (JSON tool specs), at most eight."""
+    return sorted(set(_NAME_IN_LISTING.findall(observation)))[:8]
+
+
+def escape_payloads(sentinel: Path, names: list[str]) -> list[str]:
+    """Actions that would read, write or delete ``sentinel`` or run code if interpreted."""
+    rel = "../" * 12 + str(sentinel).lstrip("/")
+    code = [
+        f"__import__('os').remove({str(sentinel)!r})",
+        f"open({str(sentinel)!r}, 'w').write('pwned')",
+        f'eval("open({str(sentinel)!r}).read()")',
+        "__import__('subprocess').Popen(['touch', 'pwned'])",
+        "__import__('socket').create_connection(('127.0.0.1', 22))",
+    ]
+    values = [str(sentinel), rel, *code, *INJECTIONS]
+    out = list(values)
+    for name in [*names, *TOOL_NAMES]:
+        for v in values[:6]:
+            args = {k: v for k in ("path", "file", "item", "query", "code", "filename")}
+            out.append(f"<tool_call>{json.dumps({'name': name, 'arguments': args})}</tool_call>")
+            out.append(json.dumps({"name": name, "arguments": {"item": v}}))
+        out.append(f"Action: {name}\nAction Input: {json.dumps({'path': rel})}")
+    for verb in ("search", "click", "go to", "open", "take", "read", "cat", "put", "query"):
+        out += [f"{verb}[{rel}]", f"{verb} {sentinel}", f"{verb}[{code[0]}]"]
+    out.append("<tool_call>" + json.dumps({"name": "x", "arguments": {"v": "A" * 90_000}}))
+    return out
+
+
+@dataclass
+class ProbeResult:
+    """What stepping one env with :func:`escape_payloads` did to the host."""
+
+    env_id: str
+    attempts: int = 0
+    host_calls: list[tuple[str, str]] = field(default_factory=list)
+    sentinel_intact: bool = True
+    secret_shown: bool = False
+    new_files: list[str] = field(default_factory=list)
+
+    @property
+    def escaped(self) -> bool:
+        return bool(
+            self.host_calls or not self.sentinel_intact or self.secret_shown or self.new_files
+        )
+
+
+def probe_env(env_id: str, tmp: Path, chdir: Callable[[Path], Any] = os.chdir) -> ProbeResult:
+    """Step ``env_id`` with every escape payload (one fresh episode each) under
+    :func:`watch`, with a sentinel file in ``tmp/outside`` and the working directory in
+    ``tmp/cwd`` (``chdir`` moves there; pass pytest's ``monkeypatch.chdir`` in tests)."""
+    secret = f"SENTINEL-{uuid.uuid4().hex}"
+    outside, workdir = tmp / "outside", tmp / "cwd"
+    outside.mkdir()
+    workdir.mkdir()
+    sentinel = outside / "secret.txt"
+    sentinel.write_text(secret)
+    before = sentinel.stat().st_mtime_ns
+    chdir(workdir)
+    result = ProbeResult(env_id)
+    env = gymnasium.make(env_id)
+    obs, _ = env.reset(seed=0)
+    env.step("warm-up: not an action")  # lazy imports happen outside the watch
+    payloads = escape_payloads(sentinel, tool_names(obs))
+    seen = []
+    with watch() as calls:
+        for i, action in enumerate(payloads):
+            env.reset(seed=i)
+            obs, _, _, _, info = env.step(action)
+            seen.append(obs)
+            seen.append(json.dumps(to_jsonable(info)))
+            result.attempts += 1
+    env.close()
+    result.host_calls = list(calls)
+    result.sentinel_intact = (
+        sentinel.read_text() == secret and sentinel.stat().st_mtime_ns == before
+    )
+    result.secret_shown = any(secret in text for text in seen)
+    result.new_files = [p.name for p in outside.iterdir() if p != sentinel]
+    result.new_files += [p.name for p in workdir.iterdir()]
+    return result

@@ -10,9 +10,6 @@ a sentinel file outside must stay untouched and its content must never be shown.
 from __future__ import annotations
 
 import json
-import re
-import uuid
-from pathlib import Path
 
 import gymnasium
 import pytest
@@ -21,70 +18,17 @@ from acbench_env.agents import OracleAgent
 from acbench_env.core.jsonl import to_jsonable
 from acbench_env.core.registry import env_ids
 from acbench_env.tools.sandbox import MAX_RESULT_CHARS, Sandbox, Tool, ToolCall
-from tests.reliability.isolation import watch
-from tests.reliability.payloads import INJECTIONS, TOOL_NAMES
+from tests.reliability.isolation import probe_env, tool_names, watch
 
 ALL_ENVS = env_ids()
-_NAME_IN_LISTING = re.compile(r'"name":\s*"([A-Za-z_][\w.\-]*)"')
-
-
-def escape_payloads(sentinel: Path, tool_names: list[str]) -> list[str]:
-    """Actions that would read, write or delete ``sentinel`` or run code if interpreted."""
-    rel = "../" * 12 + str(sentinel).lstrip("/")
-    code = [
-        f"__import__('os').remove({str(sentinel)!r})",
-        f"open({str(sentinel)!r}, 'w').write('pwned')",
-        f'eval("open({str(sentinel)!r}).read()")',
-        "__import__('subprocess').Popen(['touch', 'pwned'])",
-        "__import__('socket').create_connection(('127.0.0.1', 22))",
-    ]
-    values = [str(sentinel), rel, *code, *INJECTIONS]
-    out = list(values)
-    for name in [*tool_names, *TOOL_NAMES]:
-        for v in values[:6]:
-            args = {k: v for k in ("path", "file", "item", "query", "code", "filename")}
-            out.append(f"<tool_call>{json.dumps({'name': name, 'arguments': args})}</tool_call>")
-            out.append(json.dumps({"name": name, "arguments": {"item": v}}))
-        out.append(f"Action: {name}\nAction Input: {json.dumps({'path': rel})}")
-    for verb in ("search", "click", "go to", "open", "take", "read", "cat", "put", "query"):
-        out += [f"{verb}[{rel}]", f"{verb} {sentinel}", f"{verb}[{code[0]}]"]
-    out.append("<tool_call>" + json.dumps({"name": "x", "arguments": {"v": "A" * 90_000}}))
-    return out
-
-
-def _tool_names(observation: str) -> list[str]:
-    return sorted(set(_NAME_IN_LISTING.findall(observation)))[:8]
 
 
 @pytest.mark.parametrize("env_id", ALL_ENVS)
 def test_stepping_does_not_touch_the_host(env_id: str, tmp_path, monkeypatch) -> None:
-    secret = f"SENTINEL-{uuid.uuid4().hex}"
-    outside = tmp_path / "outside"
-    outside.mkdir()
-    sentinel = outside / "secret.txt"
-    sentinel.write_text(secret)
-    before = sentinel.stat()
-    workdir = tmp_path / "cwd"  # relative paths would land here
-    workdir.mkdir()
-    monkeypatch.chdir(workdir)
-    env = gymnasium.make(env_id)
-    obs, _ = env.reset(seed=0)
-    env.step("warm-up: not an action")  # lazy imports happen outside the watch
-    payloads = escape_payloads(sentinel, _tool_names(obs))
-    seen = []
-    with watch() as calls:
-        for i, action in enumerate(payloads):
-            env.reset(seed=i)
-            obs, _, _, _, info = env.step(action)
-            seen.append(obs)
-            seen.append(json.dumps(to_jsonable(info)))
-    env.close()
-    assert calls == [], f"{env_id} touched the host: {calls[:5]}"
-    assert sentinel.read_text() == secret and sentinel.stat().st_mtime_ns == before.st_mtime_ns
-    assert [p.name for p in outside.iterdir()] == ["secret.txt"]
-    assert list(workdir.iterdir()) == []
-    assert not any(secret in text for text in seen)
-    assert len(payloads) > 50
+    result = probe_env(env_id, tmp_path, monkeypatch.chdir)
+    assert result.host_calls == [], f"{env_id} touched the host: {result.host_calls[:5]}"
+    assert result.sentinel_intact and not result.secret_shown and not result.new_files
+    assert result.attempts > 50
 
 
 def test_oversized_tool_outputs_are_capped() -> None:
@@ -108,7 +52,7 @@ def test_oversized_tool_outputs_are_capped() -> None:
 def test_scenario_state_growth_is_shown_capped() -> None:
     env = gymnasium.make("acbench/Scenario-v0")
     obs, _ = env.reset(options={"task_index": 0})
-    names = _tool_names(obs)
+    names = tool_names(obs)
     assert "add_to_list" in names
     item = "z" * 90_000
     for _ in range(env.unwrapped.max_steps - 1):
