@@ -227,7 +227,7 @@ def _read_before(resp: Any, deadline: float) -> bytes:
     The socket timeout bounds each read, not the whole answer: a server that sends a byte
     now and then would otherwise keep a request open for ever.
     """
-    chunks = []
+    chunks: list[bytes] = []
     while True:
         if time.monotonic() > deadline:
             raise TimeoutError("the answer did not complete in time")
