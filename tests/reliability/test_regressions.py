@@ -62,3 +62,23 @@ def test_lone_surrogate_in_a_reply_is_saved_and_resumed(tmp_path) -> None:
     assert back[0].steps[0].raw_output == "bad \udc80 \ud800 text"
     again = run_episodes("acbench/BlocksWorld-v0", agent, episodes=2, seed=0, out=out)
     assert again.resumed_episodes == 2 and again.new_episodes == 0
+
+
+def test_scenario_answer_must_hold_the_number_not_a_digit_of_it() -> None:
+    # Before: answer_contains "2" was a substring test, so fuzzed garbage such as
+    # "..\\windows\\system32\\config" solved the pantry's count-rice task.
+    env = gymnasium.make("acbench/Scenario-v0")
+    tasks = [t.id for t in env.unwrapped.scenario.tasks]
+    index = tasks.index("count-rice")
+    results = {}
+    for answer in ["..\\windows\\system32\\config", "Year 2026", "There are 2 units of rice."]:
+        env.reset(options={"task_index": index})
+        env.step('<tool_call>{"name": "check_stock", "arguments": {"item": "rice"}}</tool_call>')
+        _, reward, terminated, _, info = env.step(answer)
+        assert terminated
+        results[answer] = (reward, info["success"])
+    assert results == {
+        "..\\windows\\system32\\config": (0.0, False),
+        "Year 2026": (0.0, False),
+        "There are 2 units of rice.": (1.0, True),
+    }
