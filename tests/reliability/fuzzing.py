@@ -5,7 +5,9 @@ seed and steps it with ``actions_per_example`` hostile actions (resetting when a
 ends). Every step is checked by :func:`check_step`; an exception or a broken invariant is
 recorded in :attr:`FuzzStats.failures` (a crash), and the outcome of each action is
 counted: a format failure, a counted error (invalid action, tool error), a scored answer,
-or a rewarded one.
+or a rewarded one. A counted error is ``info["invalid_action"]``, an
+``info["error_category"]`` (a wrong call), or an increase of an error counter
+(``invalid_actions``, ``tool_errors``, ``validation_errors``, ...).
 """
 
 from __future__ import annotations
@@ -24,7 +26,13 @@ from acbench_env.core.jsonl import to_jsonable
 from tests.reliability.payloads import actions
 
 #: Integer info keys whose increase during a step is a counted (non-format) error.
-_ERROR_COUNTERS = ("invalid_actions", "tool_errors", "invalid_calls", "errors")
+_ERROR_COUNTERS = (
+    "invalid_actions",
+    "tool_errors",
+    "invalid_calls",
+    "validation_errors",
+    "errors",
+)
 
 
 @dataclass
@@ -83,7 +91,11 @@ def check_step(env: gymnasium.Env, action: str, before: dict[str, Any], stats: F
     stats.actions += 1
     if info["format_failure"]:
         stats.format_failures += 1
-    elif info.get("invalid_action") or _error_total(info) > _error_total(before):
+    elif (
+        info.get("invalid_action")
+        or info.get("error_category")
+        or _error_total(info) > _error_total(before)
+    ):
         stats.counted_errors += 1
     elif reward > 0.0 or info.get("success"):
         stats.rewarded += 1

@@ -117,3 +117,42 @@ def test_run_fails_cleanly_mid_run_then_resumes_exactly(tmp_path, fault: str) ->
     assert result.new_episodes == episodes - len(saved)
     seeds = [t.seed for t in read_trajectories(out)]
     assert sorted(seeds) == list(range(3, 3 + episodes))  # none lost, none duplicated
+
+
+def test_cli_run_exits_3_on_server_failure_and_the_same_command_resumes(tmp_path, capsys) -> None:
+    from acbench_env.cli import main
+
+    out = tmp_path / "cli.jsonl"
+    with serve_fake() as (url, state):
+        argv = [
+            "run",
+            "--env",
+            "acbench/BlocksWorld-v0",
+            "--backend",
+            "openai",
+            "--base-url",
+            url,
+            "--model",
+            "default",
+            "--episodes",
+            "6",
+            "--batch-size",
+            "2",
+            "--timeout",
+            str(TIMEOUT),
+            "--out",
+            str(out),
+            "--no-progress",
+        ]
+        state.inject("reset", after=25)
+        code, error, _ = bounded(lambda: main(argv), 60)
+        assert error is None and code == 3
+        err = capsys.readouterr().err
+        assert "finished episodes are saved" in err and "run the same command again" in err
+        saved = len(read_trajectories(out))
+        assert 0 < saved < 6
+        state.inject(None)
+        code, error, _ = bounded(lambda: main(argv), 60)
+        assert error is None and code == 0
+    seeds = [t.seed for t in read_trajectories(out)]
+    assert sorted(seeds) == list(range(6))
