@@ -92,7 +92,7 @@ def kill_part(trials: int) -> dict[str, int]:
                 )
             print(
                 f"{env_id:26s} {trial:3d} {t.kills:5d} {t.kills_mid_run:4d} "
-                f"{t.partial_tails:4d} {t.lost:4d} {t.duplicated:4d} {t.corrupt_lines:7d} "
+                f"{t.partial_tails + t.torn_by_test:4d} {t.lost:4d} {t.duplicated:4d} {t.corrupt_lines:7d} "
                 f"{t.returncode:3d}",
                 flush=True,
             )

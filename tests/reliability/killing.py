@@ -27,8 +27,10 @@ class KillTrial:
     episodes: int
     kills: int = 0
     kills_mid_run: int = 0  # kills that landed after the first and before the last episode
+    saved_before_start: list[int] = field(default_factory=list)
     saved_after_kill: list[int] = field(default_factory=list)
     partial_tails: int = 0  # kills that left a half-written last line (repaired on resume)
+    torn_by_test: int = 0  # last lines cut short by the test (a kill in mid-write, simulated)
     lost: int = 0
     duplicated: int = 0
     corrupt_lines: int = 0
@@ -79,15 +81,21 @@ def kill_and_resume(
     seed: int = 0,
     agent: str = "oracle",
     timeout_s: float = 120.0,
+    tear: bool = True,
 ) -> KillTrial:
     """Start ``acbench run``; ``kills`` times, SIGKILL it when a random (seeded) number of
     episodes are saved plus a random delay, and restart it; then let it finish and check
-    that the file holds every requested episode exactly once and only whole lines."""
+    that the file holds every requested episode exactly once and only whole lines.
+
+    A kill rarely lands inside the single ``write`` of a record, so with ``tear`` every
+    other kill is followed by cutting the last line at a random byte, which is what such
+    a kill leaves behind; the restarted run must repair the file and redo that episode."""
     rng = np.random.default_rng(seed)
     trial = KillTrial(env_id, episodes)
     for _ in range(kills):
         batch = int(rng.choice([1, 3, 8]))
         saved = _lines(out)
+        trial.saved_before_start.append(saved)
         target = int(rng.integers(saved, max(saved + 1, episodes - 10)))
         delay = float(rng.uniform(0.0, 0.05))
         proc = subprocess.Popen(
@@ -108,6 +116,13 @@ def kill_and_resume(
         trial.saved_after_kill.append(now)
         if out.exists() and out.stat().st_size and not out.read_bytes().endswith(b"\n"):
             trial.partial_tails += 1
+        elif tear and now > 0 and rng.random() < 0.5:
+            raw = out.read_bytes()
+            start = raw.rfind(b"\n", 0, len(raw) - 1) + 1  # the last line
+            cut = int(rng.integers(start + 1, len(raw) - 1))
+            with out.open("r+b") as fh:
+                fh.truncate(cut)
+            trial.torn_by_test += 1
         if 0 < now < episodes:
             trial.kills_mid_run += 1
     done = subprocess.run(
