@@ -2,7 +2,7 @@
 
 :func:`watch` records, while it is active, every Python audit event that touches the
 host (files opened, sockets, processes, code compiled or run from strings, files
-removed or renamed) and every call of the usual escape hatches (``builtins.open``,
+removed or renamed; Python importing a module lazily is not counted) and every call of the usual escape hatches (``builtins.open``,
 ``socket.socket``, ``subprocess.Popen``, ``os.system``, ...), replaced for the duration
 by recorders that refuse to act. Used by ``tests/reliability/test_isolation.py`` and
 ``benchmarks/reliability.py``.
@@ -75,8 +75,28 @@ _recording: list[list[tuple[str, str]]] = []
 _hook_installed = False
 
 
+def _is_import(event: str, args: tuple[Any, ...]) -> bool:
+    """Whether an event is Python importing a module (a lazy import is not an escape)."""
+    if event in ("import", "marshal.loads"):
+        return True
+    if event == "exec":
+        filename = getattr(args[0], "co_filename", "<string>") if args else "<string>"
+        return not filename.startswith("<")
+    if event in ("open", "os.listdir", "os.scandir") and args:
+        path = args[0]
+        if not isinstance(path, (str, bytes, os.PathLike)):
+            return False
+        path = os.fsdecode(path)
+        roots = [os.path.abspath(p) for p in sys.path if p not in ("", ".")]
+        roots += [sys.prefix, sys.base_prefix]
+        in_root = any(path.startswith(r) for r in roots)
+        module_file = path.endswith((".py", ".pyc", ".so"))
+        return in_root and (event != "open" or module_file)
+    return False
+
+
 def _hook(event: str, args: tuple[Any, ...]) -> None:
-    if _recording and event in WATCHED_EVENTS:
+    if _recording and event in WATCHED_EVENTS and not _is_import(event, args):
         _recording[-1].append((event, repr(args)[:200]))
 
 

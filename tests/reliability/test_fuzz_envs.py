@@ -22,9 +22,11 @@ def _check(env_id: str, examples: int, per_example: int) -> None:
     assert stats.actions == examples * per_example
     accounted = stats.format_failures + stats.counted_errors + stats.scored + stats.rewarded
     assert accounted == stats.actions
-    # Garbage is overwhelmingly rejected as such, not scored as an answer.
     assert stats.format_failures + stats.counted_errors + stats.scored > 0
-    assert stats.rewarded <= stats.actions // 100, stats
+    # Garbage is rarely right: an explicit no-call ("<tool_call>[]</tool_call>") is the
+    # correct answer of an irrelevance task, but more than 5% rewarded means an env
+    # accepts junk as correct.
+    assert stats.rewarded <= stats.actions // 20, stats
 
 
 @pytest.mark.parametrize("env_id", ALL_ENVS)
