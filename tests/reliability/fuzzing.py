@@ -35,6 +35,11 @@ _ERROR_COUNTERS = (
 )
 
 
+#: Reset seeds drawn from ``0..SEEDS-1``: tasks are built once per env and index, and
+#: long-context tasks are costly to build; the actions, not the tasks, are fuzzed.
+SEEDS = 64
+
+
 @dataclass
 class FuzzStats:
     """What fuzzing one environment found."""
@@ -126,7 +131,7 @@ def fuzz_env(
         print_blob=False,
     )
     @given(
-        seed=st.integers(0, 2**31 - 1),
+        seed=st.integers(0, SEEDS - 1),
         batch=st.lists(actions(), min_size=actions_per_example, max_size=actions_per_example),
     )
     def run(seed: int, batch: list[str]) -> None:
@@ -145,7 +150,7 @@ def fuzz_env(
                 )
                 return
             if terminated or truncated:
-                _, info = env.reset(seed=seed + stats.actions)
+                _, info = env.reset(seed=(seed + stats.actions) % SEEDS)
                 stats.episodes += 1
 
     try:

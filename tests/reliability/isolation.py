@@ -217,7 +217,7 @@ def probe_env(env_id: str, tmp: Path, chdir: Callable[[Path], Any] = os.chdir) -
     seen = []
     with watch() as calls:
         for i, action in enumerate(payloads):
-            env.reset(seed=i)
+            env.reset(seed=i % 8)  # a few tasks (each is built once)
             obs, _, _, _, info = env.step(action)
             seen.append(obs)
             seen.append(json.dumps(to_jsonable(info)))
