@@ -73,11 +73,14 @@ def _handler(state: FakeState) -> type[BaseHTTPRequestHandler]:
             return None
 
         def _send(self, code: int, payload: bytes) -> None:
-            self.send_response(code)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+            try:
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True  # the client gave up (timed out) first
 
         def do_GET(self) -> None:
             models = {"data": [{"id": "default", "owned_by": "vllm"}]}
