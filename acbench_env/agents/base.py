@@ -22,12 +22,14 @@ class AgentInput:
 
     ``env`` is the unwrapped environment of the episode (only privileged agents such as
     :class:`~acbench_env.agents.oracle.OracleAgent` look at it); ``seed`` is the
-    per-request sampling seed.
+    per-request sampling seed; ``answer_tokens`` the env's suggested generation budget
+    (``TextEnv.answer_tokens``), used by agents not given one.
     """
 
     messages: tuple[Message, ...]
     env: Any = None
     seed: int | None = None
+    answer_tokens: int | None = None
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ class Agent(Protocol):
 
     def act(self, observation: str) -> str: ...
 
-    def reset(self) -> None: ...
+    def reset(self, few_shot: Sequence[Message] = ()) -> None: ...
 
 
 class BaseAgent(ABC):
@@ -87,11 +89,15 @@ class BaseAgent(ABC):
         """Remember the environment for :meth:`act` (only privileged agents use it)."""
         self._env = getattr(env, "unwrapped", env)
 
-    def reset(self) -> None:
-        self._history = []
+    def reset(self, few_shot: Sequence[Message] = ()) -> None:
+        """Start a new conversation, after the env's few-shot turns
+        (``info["few_shot_messages"]`` from ``env.reset``) when given."""
+        self._history = [Message(role=m["role"], content=m["content"]) for m in few_shot]
 
     def act(self, observation: str) -> str:
         self._history.append({"role": "user", "content": observation})
-        reply = self.respond([AgentInput(messages=tuple(self._history), env=self._env)])[0]
+        budget = getattr(self._env, "answer_tokens", None)
+        inp = AgentInput(messages=tuple(self._history), env=self._env, answer_tokens=budget)
+        reply = self.respond([inp])[0]
         self._history.append({"role": "assistant", "content": reply.text})
         return reply.text

@@ -125,7 +125,11 @@ class VLLMBackend:
                     max_tokens=req.max_new_tokens,
                     temperature=req.temperature,
                     top_p=req.top_p if req.temperature > 0 else 1.0,
-                    seed=None if req.seed is None else int(req.seed) % (2**63),
+                    # Greedy decoding ignores the seed; leaving it out keeps vLLM's batch
+                    # on its plain path (a seeded request gets a generator of its own).
+                    seed=None
+                    if req.seed is None or req.temperature == 0
+                    else int(req.seed) % (2**63),
                     logprobs=0 if req.logprobs else None,
                 )
             )
