@@ -14,7 +14,7 @@ prints one table per part:
    running past its bound), wrong outcomes, episodes lost/duplicated after resuming;
 5. determinism: each env twice with the same seed (oracle and noisy agents).
 
-    nice -n 10 .venv/bin/python benchmarks/reliability.py            # full (~15 min)
+    nice -n 10 .venv/bin/python benchmarks/reliability.py   # full: 10-25 min on 2 busy cores
     .venv/bin/python benchmarks/reliability.py --actions 1000 --kill-trials 1
 """
 
