@@ -205,6 +205,42 @@ def cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check_determinism(args: argparse.Namespace) -> int:
+    from acbench_env.core.determinism import AGENTS, check_determinism
+    from acbench_env.core.registry import check_env_id, env_ids
+
+    ids = args.env or env_ids()
+    for env_id in ids:
+        check_env_id(env_id)
+    if args.episodes < 1:
+        raise ConfigError(f"--episodes must be at least 1, got {args.episodes}")
+    agents = AGENTS if args.agent == "all" else (args.agent,)
+    env_kwargs = _parse_env_args(args.env_arg)
+    results = [
+        check_determinism(
+            env_id, agent=agent, episodes=args.episodes, seed=args.seed, env_kwargs=env_kwargs
+        )
+        for env_id in ids
+        for agent in agents
+    ]
+    if args.json:
+        print(json.dumps([{**r.__dict__, "ok": r.ok} for r in results], indent=2))
+    else:
+        width = max(len(r.env_id) for r in results)
+        for r in results:
+            verdict = "same" if r.ok else f"DIFFERS: {r.differences[0]}"
+            print(f"{r.env_id.ljust(width)}  {r.agent:<6}  {r.digest}  {verdict}")
+    bad = [r for r in results if not r.ok]
+    if bad:
+        print(
+            f"acbench: {len(bad)} of {len(results)} checks differ between two runs with the same "
+            "seed: a seed does not reach some random choice, or state leaks between runs",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
 def _csv(text: str, kind: type) -> list[Any]:
     try:
         return [kind(x) for x in text.split(",") if x.strip()]
@@ -383,6 +419,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+")
     p.add_argument("--out", required=True, help="parquet file to write")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser(
+        "check-determinism",
+        help="run each environment twice with the same seed; fail if anything differs",
+    )
+    p.add_argument(
+        "--env", action="append", default=None, help="environment id (repeatable; default: all)"
+    )
+    p.add_argument("--episodes", type=int, default=5, help="episodes per run (default 5)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--agent",
+        choices=("oracle", "noisy", "all"),
+        default="all",
+        help="'oracle', 'noisy' (garbage and correct actions mixed) or 'all' (default)",
+    )
+    p.add_argument("--env-arg", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--json", action="store_true", help="machine-readable output with digests")
+    p.set_defaults(func=cmd_check_determinism)
 
     p = sub.add_parser("score", help="summarise trajectory files")
     p.add_argument("files", nargs="+")

@@ -49,9 +49,15 @@ def dumps(traj: Trajectory) -> str:
     return json.dumps(to_jsonable(traj.to_dict()), sort_keys=True, ensure_ascii=False) + "\n"
 
 
+def encode_line(traj: Trajectory) -> bytes:
+    """:func:`dumps` as UTF-8 bytes. A lone surrogate (a server may send ``"\\ud800"`` in
+    JSON) cannot be UTF-8; it is written as its JSON escape, which reads back unchanged."""
+    return dumps(traj).encode("utf-8", "backslashreplace")
+
+
 def append_trajectory(path: Path, traj: Trajectory) -> None:
     """Append one record durably (single write + fsync)."""
-    data = dumps(traj).encode("utf-8")
+    data = encode_line(traj)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:

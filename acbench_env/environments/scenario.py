@@ -15,6 +15,7 @@ from acbench_env.tools.sandbox import Sandbox, Tool, ToolCall
 from acbench_env.tools.scenario import (
     Scenario,
     TaskSpec,
+    answer_matches,
     evaluate,
     load_scenario,
     parse_scenario,
@@ -138,7 +139,7 @@ class ScenarioEnv(TextEnv[TaskSpec]):
             observations = [self._sandbox.call(c).observation() for c in parsed.calls]
         passed, total = self._progress(task)
         answer_ok = (not task.answer_contains) or (
-            final and task.answer_contains.lower() in action.lower()
+            final and answer_matches(action, task.answer_contains)
         )
         checks = passed + (1 if task.answer_contains and answer_ok else 0)
         n_checks = total + (1 if task.answer_contains else 0)

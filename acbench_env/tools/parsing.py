@@ -36,6 +36,9 @@ _NO_CALL_WORDS = {"none", "no_call", "no tool", "nothing", "null"}
 #: How many opening brackets are tried as the start of a JSON value.
 _MAX_DECODE_ATTEMPTS = 32
 _NAME = re.compile(r"^[A-Za-z_][\w.\-]*$")
+#: Deepest nesting of lists/objects accepted in a call; deeper JSON is a format failure
+#: (no tool takes such arguments, and copying or validating them would exhaust the stack).
+MAX_JSON_DEPTH = 64
 
 
 @dataclass(frozen=True)
@@ -65,16 +68,35 @@ def _fail(fmt: str | None, error: str) -> ParsedCalls:
     return ParsedCalls(calls=None, format=fmt, error=error)
 
 
+def _too_deep(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether lists and objects nest more than ``limit`` levels in ``value`` (iterative)."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node
+        if depth > limit:
+            return True
+        stack.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
+    return False
+
+
 def _loads(text: str) -> Any:
     """``json.loads`` that reports every failure (including deep nesting) as ValueError."""
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except RecursionError:
         raise ValueError("JSON nested too deeply") from None
+    if isinstance(value, (dict, list)) and _too_deep(value):
+        raise ValueError(f"JSON nested more than {MAX_JSON_DEPTH} levels deep")
+    return value
 
 
 def _raw_decode_first(text: str) -> tuple[Any, int] | None:
-    """The first JSON object or array that decodes in ``text``, and where it ends."""
+    """The first JSON object or array that decodes in ``text``, and where it ends.
+
+    An empty list found inside an earlier bracket that did not decode (``{"a": [], ...``
+    cut off) is not returned: ``[]`` means "no call" only when it stands on its own.
+    """
     decoder = json.JSONDecoder()
     for attempt, m in enumerate(re.finditer(r"[\[{]", text)):
         if attempt >= _MAX_DECODE_ATTEMPTS:
@@ -83,7 +105,9 @@ def _raw_decode_first(text: str) -> tuple[Any, int] | None:
             value, end = decoder.raw_decode(text, m.start())
         except (ValueError, RecursionError):
             continue
-        if isinstance(value, (dict, list)):
+        if value == [] and attempt > 0:
+            return None
+        if isinstance(value, (dict, list)) and not _too_deep(value):
             return value, end
     return None
 

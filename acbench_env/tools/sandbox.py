@@ -64,8 +64,14 @@ class ToolResult:
     def observation(self) -> str:
         """The text shown to the agent."""
         if self.error is not None:
-            return f"Error calling {self.name}: {self.error}"
-        text = self.output if isinstance(self.output, str) else json.dumps(self.output)
+            # Errors quote the call (a huge argument, a huge unknown name): capped as well.
+            text = f"Error calling {self.name}: {self.error}"
+        else:
+            text = (
+                self.output
+                if isinstance(self.output, str)
+                else json.dumps(self.output, default=repr)
+            )
         if len(text) > MAX_RESULT_CHARS:
             text = text[:MAX_RESULT_CHARS] + " ...(truncated)"
         return text

@@ -37,8 +37,9 @@ Operations: ``get`` (return the value at ``path``), ``set`` (``path``, ``value``
 Paths are dot-separated keys (list positions as integers, ``-1`` = last). In paths and
 values, ``"{arg}"`` is replaced by the call's argument (keeping its type when it is the
 whole string). Checks: ``equals``, ``contains``, ``exists``, ``gte``, ``lte``, ``length``.
-A task may add ``answer_contains`` (the final answer must contain it, case-insensitively)
-with a reference ``answer``.
+A task may add ``answer_contains`` (the final answer must contain it, case-insensitively and
+as a whole word or number: ``"2"`` is in "2 units" but not in "32") with a reference
+``answer``.
 
 The agent acts in turns: tool calls run in a :class:`~acbench_env.tools.Sandbox` holding
 a deep copy of ``initial_state``; a reply without calls is the final answer and ends the
@@ -274,6 +275,16 @@ def evaluate(check: Check, state: Any, args: Mapping[str, Any] | None = None) ->
     return check.lte is not None and value <= check.lte
 
 
+def answer_matches(answer: str, expected: str) -> bool:
+    """Whether ``answer`` holds ``expected`` case-insensitively, not glued to letters or
+    digits (so a number is not found inside a longer number or a word)."""
+    if not expected:
+        return True
+    left = r"(?<![^\W_])" if expected[0].isalnum() else ""
+    right = r"(?![^\W_])" if expected[-1].isalnum() else ""
+    return re.search(left + re.escape(expected) + right, answer, re.IGNORECASE) is not None
+
+
 def make_tool(spec: ToolSpec) -> Tool:
     """A sandbox tool that runs ``spec``'s checks and operations on the episode state."""
 
@@ -367,7 +378,7 @@ def parse_scenario(
                 f"{source}: field 'tasks.{i}.success.{failing[0]}': the check does not hold after the "
                 "reference calls; fix the check or the reference"
             )
-        if task.answer_contains and task.answer_contains.lower() not in task.answer.lower():
+        if task.answer_contains and not answer_matches(task.answer, task.answer_contains):
             raise ScenarioError(
                 f"{source}: field 'tasks.{i}.answer': the reference answer must contain "
                 f"answer_contains ({task.answer_contains!r})"

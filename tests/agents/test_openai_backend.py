@@ -1,15 +1,13 @@
 """The openai backend against a small in-process fake server (protocol and error paths).
 
-The fake server below is NOT vLLM: it checks the wire protocol, retries, timeouts and error
-messages. The real vLLM server is exercised in tests/integration/test_vllm.py.
+The fake server (tests/agents/fake_openai_server.py) is NOT vLLM: it checks the wire
+protocol, retries, timeouts and error messages. The real vLLM server is exercised in
+tests/integration/test_vllm_server.py.
 """
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -19,76 +17,13 @@ from acbench_env.agents.backends import GenerationRequest, create_backend
 from acbench_env.agents.serve import free_port
 from acbench_env.core.errors import BackendError, ConfigError
 from acbench_env.core.runner import run_episodes
-
-
-class FakeState:
-    def __init__(self) -> None:
-        self.mode = "ok"
-        self.failures_left = 0
-        self.bodies: list[dict[str, Any]] = []
-        self.lock = threading.Lock()
-
-
-def _handler(state: FakeState) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: Any) -> None:
-            return None
-
-        def _send(self, code: int, payload: bytes) -> None:
-            self.send_response(code)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def do_GET(self) -> None:
-            models = {"data": [{"id": "default", "owned_by": "vllm"}]}
-            self._send(200, json.dumps(models).encode())
-
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            with state.lock:
-                state.bodies.append(body)
-                if state.failures_left > 0:
-                    state.failures_left -= 1
-                    self._send(503, b'{"error": {"message": "overloaded"}}')
-                    return
-            if state.mode == "malformed":
-                self._send(200, b"{not json")
-                return
-            if state.mode == "too_long":
-                msg = {"error": {"message": "maximum context length is 8192 tokens"}}
-                self._send(400, json.dumps(msg).encode())
-                return
-            text = body["messages"][-1]["content"][::-1]
-            choice: dict[str, Any] = {
-                "message": {"role": "assistant", "content": text},
-                "finish_reason": "stop",
-                "token_ids": [1, 2, 3],
-            }
-            if body.get("logprobs"):
-                choice["logprobs"] = {"content": [{"logprob": -0.5}] * 3}
-            reply = {
-                "choices": [choice],
-                "usage": {"prompt_tokens": 7, "completion_tokens": 3},
-                "prompt_token_ids": [9, 9, 9, 9, 9, 9, 9],
-            }
-            self._send(200, json.dumps(reply).encode())
-
-    return Handler
+from tests.agents.fake_openai_server import FakeState, serve_fake
 
 
 @pytest.fixture
 def fake_server() -> Iterator[tuple[str, FakeState]]:
-    state = FakeState()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1", state
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_fake() as (url, state):
+        yield url, state
 
 
 def _req(text: str, **kw: Any) -> GenerationRequest:

@@ -6,9 +6,11 @@ thread pool), so the backend has no optional dependency.
 
 - A batch of requests is sent as concurrent HTTP requests (``concurrency`` at a time); the
   server batches them itself.
-- Every call has a timeout (``timeout`` seconds); connection failures, timeouts, HTTP 429
-  and 5xx answers are retried ``max_retries`` times with exponential backoff; anything else
-  (a 4xx answer such as a prompt past the context window) fails at once.
+- Every call has a timeout (``timeout`` seconds, for the connection and for the whole
+  answer: a server that trickles its answer is cut off too); connection failures,
+  resets, timeouts, HTTP 429 and 5xx answers are retried ``max_retries`` times with
+  exponential backoff; anything else (a 4xx answer such as a prompt past the context
+  window) fails at once.
 - A failure raises :class:`~acbench_env.core.errors.BackendError` with the server's
   message; the rollout runner stops, the episodes finished so far are saved, and running
   again resumes.
@@ -112,8 +114,11 @@ class OpenAIBackend:
         data = None if body is None else json.dumps(body).encode("utf-8")
         req = urllib.request.Request(url, data=data, method=method, headers=self._headers())
         try:
+            deadline = time.monotonic() + self.timeout
             with urllib.request.urlopen(req, timeout=self.timeout) as resp:
-                raw = resp.read()
+                raw = _read_before(resp, deadline)
+        except TimeoutError as exc:
+            raise _Retryable(f"no complete answer from {url} within {self.timeout:g} s") from exc
         except urllib.error.HTTPError as exc:
             detail = _error_detail(exc)
             if exc.code in _RETRY_STATUS:
@@ -214,6 +219,22 @@ class OpenAIBackend:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _read_before(resp: Any, deadline: float) -> bytes:
+    """The body of ``resp``, read in pieces; :class:`TimeoutError` once ``deadline`` passes.
+
+    The socket timeout bounds each read, not the whole answer: a server that sends a byte
+    now and then would otherwise keep a request open for ever.
+    """
+    chunks: list[bytes] = []
+    while True:
+        if time.monotonic() > deadline:
+            raise TimeoutError("the answer did not complete in time")
+        chunk = resp.read1(65536)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
 
 
 def _error_detail(exc: urllib.error.HTTPError) -> str:
