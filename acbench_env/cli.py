@@ -310,17 +310,19 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from acbench_env.core.suite import get_suite, model_labels, read_manifest
+    from acbench_env.core.registry import env_ids
+    from acbench_env.core.suite import get_suite, model_labels, read_manifest, suite_from_record
     from acbench_env.scoring.analyze import run_analysis
 
     compressed = [m.strip() for m in ",".join(args.compressed).split(",") if m.strip()]
     out = Path(args.out)
     manifest = read_manifest(out)
-    suite = get_suite(args.suite if manifest is None else manifest["suite"]["name"])
-    if manifest is not None:
-        from acbench_env.core.registry import env_ids
-
-        suite = suite.resolved(env_ids())
+    # In a suite folder the probes come from the suite as it was run there.
+    suite = (
+        get_suite(args.suite).resolved(env_ids())
+        if manifest is None
+        else suite_from_record(manifest["suite"])
+    )
     labels = model_labels([args.base, *compressed])
     if manifest is not None:  # use the suite's labels for models it ran
         by_model = {m["model"]: m["label"] for m in manifest["models"]}
@@ -498,7 +500,9 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         help="comma-separated models, the base first: 'default' or model folders",
     )
-    p.add_argument("--suite", default="quick", help="quick (default) or full")
+    p.add_argument(
+        "--suite", default="quick", help="quick (default), full, or a suite file (.json/.yaml)"
+    )
     p.add_argument("--out", required=True, help="output folder (re-running it resumes)")
     p.add_argument("--backend", default="transformers", help="transformers (default) or vllm")
     p.add_argument("--batch-size", type=int, default=8, help="episodes stepped at once")

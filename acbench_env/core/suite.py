@@ -79,16 +79,18 @@ class Suite:
     description: str
     tasks: tuple[SuiteTask, ...]
     fallback: SuiteTask
+    all_envs: bool = True
 
     def resolved(self, env_ids: Sequence[str]) -> Suite:
         """This suite over exactly ``env_ids``: listed rows kept, missing envs added with the
-        fallback row, rows of unregistered envs dropped (both logged)."""
+        fallback row (unless ``all_envs`` is false), rows of unregistered envs dropped (both
+        logged)."""
         by_id = {t.env_id: t for t in self.tasks}
         rows = []
         for env_id in env_ids:
             if env_id in by_id:
                 rows.append(by_id[env_id])
-            else:
+            elif self.all_envs:
                 logger.warning(
                     "suite %s v%d has no row for %s; running it with the fallback row",
                     self.name,
@@ -175,9 +177,91 @@ SUITES: dict[str, Suite] = {s.name: s for s in (QUICK, FULL)}
 
 
 def get_suite(name: str) -> Suite:
-    if name not in SUITES:
-        raise ConfigError(f"unknown suite {name!r}; choose one of {', '.join(sorted(SUITES))}")
-    return SUITES[name]
+    """A built-in suite by name, or a suite file (JSON or YAML, see :func:`load_suite_file`)."""
+    if name in SUITES:
+        return SUITES[name]
+    if name.endswith((".json", ".yaml", ".yml")) or Path(name).is_file():
+        return load_suite_file(Path(name))
+    raise ConfigError(
+        f"unknown suite {name!r}; choose one of {', '.join(sorted(SUITES))} or pass a suite "
+        "file (.json/.yaml)"
+    )
+
+
+def load_suite_file(path: Path) -> Suite:
+    """A suite from a JSON or YAML file with the fields of :class:`Suite` (``tasks``: a list of
+    :class:`SuiteTask` fields; ``fallback`` optional)."""
+    import yaml
+    from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+    class TaskModel(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        env_id: str = ""
+        episodes: int = Field(ge=1)
+        env_kwargs: dict[str, Any] = Field(default_factory=dict)
+        max_new_tokens: int = Field(default=64, ge=1)
+        temperature: float = Field(default=0.0, ge=0.0)
+        repeats: int = Field(default=1, ge=1)
+
+    class SuiteModel(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        name: str
+        version: int = Field(ge=1)
+        seed: int = Field(default=0, ge=0)
+        description: str = ""
+        tasks: list[TaskModel]
+        fallback: TaskModel | None = None
+        all_envs: bool = True
+
+    try:
+        raw = yaml.safe_load(path.read_text())
+        spec = SuiteModel.model_validate(raw)
+    except OSError as exc:
+        raise ConfigError(f"cannot read the suite file {path}: {exc.strerror}") from exc
+    except (yaml.YAMLError, ValidationError) as exc:
+        raise ConfigError(f"{path} is not a valid suite file: {str(exc)[:400]}") from exc
+    if spec.name in SUITES:
+        raise ConfigError(
+            f"{path} names its suite {spec.name!r}, a built-in suite; choose another name"
+        )
+
+    def row(t: TaskModel) -> SuiteTask:
+        return SuiteTask(
+            t.env_id, t.episodes, t.env_kwargs, t.max_new_tokens, t.temperature, t.repeats
+        )
+
+    return Suite(
+        name=spec.name,
+        version=spec.version,
+        seed=spec.seed,
+        description=spec.description,
+        tasks=tuple(row(t) for t in spec.tasks),
+        fallback=row(spec.fallback) if spec.fallback else SuiteTask("", 1, {}),
+        all_envs=spec.all_envs,
+    )
+
+
+def suite_from_record(record: Mapping[str, Any]) -> Suite:
+    """The suite as run, from the ``suite`` record of a manifest (its resolved rows)."""
+    return Suite(
+        name=str(record["name"]),
+        version=int(record["version"]),
+        seed=int(record["seed"]),
+        description="",
+        tasks=tuple(
+            SuiteTask(
+                t["env_id"],
+                int(t["episodes"]),
+                dict(t.get("env_kwargs") or {}),
+                int(t.get("max_new_tokens", 64)),
+                float(t.get("temperature", 0.0)),
+                int(t.get("repeats", 1)),
+            )
+            for t in record["tasks"]
+        ),
+        fallback=SuiteTask("", 1, {}),
+        all_envs=False,
+    )
 
 
 @dataclass(frozen=True)

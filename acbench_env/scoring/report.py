@@ -309,12 +309,12 @@ def build_report(data: SuiteData) -> dict[str, Any]:
         cap_groups: dict[str, list[PairedGroup]] = {}
         for task in suite["tasks"]:
             env_id = task["env_id"]
-            b = {t.seed: t.score for t in data.runs[base][env_id][0]}
-            c = {t.seed: t.score for t in data.runs[label][env_id][0]}
-            common = sorted(set(b) & set(c))
+            base_scores = {t.seed: t.score for t in data.runs[base][env_id][0]}
+            comp_scores = {t.seed: t.score for t in data.runs[label][env_id][0]}
+            common = sorted(set(base_scores) & set(comp_scores))
             group = PairedGroup(
-                base=tuple(b[s] for s in common),
-                compressed=tuple(c[s] for s in common),
+                base=tuple(base_scores[s] for s in common),
+                compressed=tuple(comp_scores[s] for s in common),
                 weight=weighting.task_weight(env_id),
             )
             d = paired_bootstrap_delta([group])
@@ -331,9 +331,10 @@ def build_report(data: SuiteData) -> dict[str, Any]:
             if common:
                 cap_groups.setdefault(meta[env_id][0], []).append(group)
         cap_total = sum(weighting.capability_weight(cap) for cap in cap_groups)
-        all_groups = []
-        for cap, groups in cap_groups.items():
-            d = paired_bootstrap_delta(groups)
+        all_groups: list[PairedGroup] = []
+        for cap in sorted(cap_groups, key=_capability_order):
+            pairs = cap_groups[cap]
+            d = paired_bootstrap_delta(pairs)
             deltas.append(
                 {
                     "variant": label,
@@ -348,14 +349,16 @@ def build_report(data: SuiteData) -> dict[str, Any]:
                     **_delta_record(d),
                 }
             )
-            tw = sum(g.weight for g in groups)
+            tw = sum(g.weight for g in pairs)
+            if cap_total <= 0 or tw <= 0:
+                continue
             all_groups.extend(
                 PairedGroup(
                     g.base,
                     g.compressed,
                     weighting.capability_weight(cap) / cap_total * g.weight / tw,
                 )
-                for g in groups
+                for g in pairs
             )
         if all_groups:
             d = paired_bootstrap_delta(all_groups)
@@ -408,6 +411,12 @@ def build_report(data: SuiteData) -> dict[str, Any]:
         "analysis": list(data.analyses),
     }
     return _nan_to_none(report)  # type: ignore[no-any-return]
+
+
+def _capability_order(cap: str) -> int:
+    from acbench_env.core.env import CAPABILITIES
+
+    return CAPABILITIES.index(cap) if cap in CAPABILITIES else len(CAPABILITIES)
 
 
 def _compression_text(comp: Mapping[str, Any] | None) -> str:

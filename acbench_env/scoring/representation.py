@@ -27,11 +27,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 
 from acbench_env.core.errors import ConfigError
-
-FloatArray = NDArray[np.float64]
 
 #: The k of the top-k ranking metrics (as in the paper).
 TOPK_DEFAULT = (3, 10, 20)
@@ -40,7 +37,7 @@ TOPK_DEFAULT = (3, 10, 20)
 _ZERO_NORM = 1e-12
 
 
-def _matrix(x: Any, name: str) -> FloatArray:
+def _matrix(x: Any, name: str) -> np.ndarray:
     arr = np.asarray(x, dtype=np.float64)
     if arr.ndim != 2:
         raise ConfigError(f"{name} must be a 2-D array (tokens x features), got shape {arr.shape}")
@@ -79,7 +76,7 @@ def erank(representations: Any) -> float:
     return float(math.exp(-float(np.sum(p * np.log(p)))))
 
 
-def _average_ranks(values: FloatArray) -> FloatArray:
+def _average_ranks(values: np.ndarray) -> np.ndarray:
     """Ranks 1..n of ``values`` (ascending), ties sharing their average rank."""
     order = np.argsort(values, kind="stable")
     ranks = np.empty(len(values), dtype=np.float64)
@@ -132,14 +129,14 @@ def spearman_rho(x: Any, y: Any) -> float:
     return float(np.sum(ra * rb)) / denom if denom > 0 else float("nan")
 
 
-def jaccard(a: Sequence[int] | NDArray[Any], b: Sequence[int] | NDArray[Any]) -> float:
+def jaccard(a: Sequence[int] | np.ndarray, b: Sequence[int] | np.ndarray) -> float:
     """``|A ∩ B| / |A ∪ B|`` of two index sets (1.0 for two empty sets)."""
     sa, sb = {int(v) for v in a}, {int(v) for v in b}
     union = sa | sb
     return len(sa & sb) / len(union) if union else 1.0
 
 
-def _topk_indices(row: FloatArray, k: int) -> NDArray[np.int64]:
+def _topk_indices(row: np.ndarray, k: int) -> np.ndarray:
     """Indices of the ``k`` largest entries, largest first (ties broken by lower index)."""
     part = np.argpartition(-row, k - 1)[:k] if k < row.size else np.arange(row.size)
     return part[np.lexsort((part, -row[part]))].astype(np.int64)
@@ -163,7 +160,7 @@ class TopKAgreement:
     undefined_positions: int
 
 
-def _positions(base: Any, compressed: Any, mask: Any | None) -> tuple[FloatArray, FloatArray]:
+def _positions(base: Any, compressed: Any, mask: Any | None) -> tuple[np.ndarray, np.ndarray]:
     b = np.asarray(base, dtype=np.float64)
     c = np.asarray(compressed, dtype=np.float64)
     if b.shape != c.shape:
@@ -218,7 +215,7 @@ def topk_agreement(
     )
 
 
-def energy(logits: Any, *, temperature: float = 1.0, mask: Any | None = None) -> FloatArray:
+def energy(logits: Any, *, temperature: float = 1.0, mask: Any | None = None) -> np.ndarray:
     """``E = -T * logsumexp(z / T)`` of every unmasked position of ``[..., vocab]`` logits.
 
     Returns a 1-D array of the energies of the positions where ``mask`` is true (all

@@ -199,3 +199,30 @@ def test_suite_table_rows_are_registered_envs() -> None:
     assert resolved.tasks[-1].env_id == "acbench/LongGen-v0"
     assert resolved.tasks[-1].episodes == MINI.fallback.episodes
     assert MINI.fingerprint() != replace(MINI, seed=9).fingerprint()
+
+
+def test_suite_files(tmp_path) -> None:
+    from acbench_env.core.suite import get_suite
+
+    good = tmp_path / "s.json"
+    good.write_text(
+        json.dumps(
+            {
+                "name": "mine",
+                "version": 2,
+                "tasks": [{"env_id": "acbench/Needle-v0", "episodes": 2}],
+                "all_envs": False,
+            }
+        )
+    )
+    suite = get_suite(str(good))
+    assert (suite.name, suite.version, suite.tasks[0].episodes) == ("mine", 2, 2)
+    assert [t.env_id for t in suite.resolved(["acbench/BFCL-v0", "acbench/Needle-v0"]).tasks] == [
+        "acbench/Needle-v0"
+    ]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nversion: 1\ntasks: [{env_id: acbench/Needle-v0, episodes: 0}]\n")
+    with pytest.raises(ConfigError, match="not a valid suite file"):
+        get_suite(str(bad))
+    with pytest.raises(ConfigError, match="unknown suite 'nope'"):
+        get_suite("nope")
