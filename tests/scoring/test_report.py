@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from acbench_env.agents.backends.scripted import ScriptedBackend
 from acbench_env.cli import main
 from acbench_env.core.errors import ConfigError
 from acbench_env.core.jsonl import read_trajectories
@@ -226,3 +227,24 @@ def test_suite_files(tmp_path) -> None:
         get_suite(str(bad))
     with pytest.raises(ConfigError, match="unknown suite 'nope'"):
         get_suite("nope")
+
+
+def test_repeat_agent_draws_its_own_seeds_and_records_the_repeat() -> None:
+    from acbench_env.agents.base import AgentInput
+    from acbench_env.agents.policy import LLMPolicyAgent
+    from acbench_env.core.suite import _RepeatAgent
+
+    seen: list[int | None] = []
+
+    class Recorder(ScriptedBackend):
+        def generate(self, requests):
+            seen.extend(r.seed for r in requests)
+            return super().generate(requests)
+
+    agent = LLMPolicyAgent(Recorder(["x"]), temperature=0.7)
+    inputs = [AgentInput(messages=({"role": "user", "content": "q"},), seed=11)]
+    _RepeatAgent(agent, 0).respond(inputs)
+    _RepeatAgent(agent, 1).respond(inputs)
+    _RepeatAgent(agent, 1).respond(inputs)
+    assert seen[0] != seen[1] and seen[1] == seen[2]
+    assert _RepeatAgent(agent, 2).info.decoding["repeat"] == 2
