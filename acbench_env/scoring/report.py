@@ -279,6 +279,7 @@ def build_report(data: SuiteData) -> dict[str, Any]:
 
     caps_out: dict[str, dict[str, Any]] = {}
     overall: dict[str, Any] = {}
+    overall_status: dict[str, str] = {}
     for label in labels:
         caps = capability_scores(task_scores[label], weighting)
         for c in caps:
@@ -303,6 +304,14 @@ def build_report(data: SuiteData) -> dict[str, Any]:
                 "status": c.status,
             }
         overall[label] = overall_score(caps, weighting)
+        complete = [c for c in caps if c.status == "complete"]
+        overall_status[label] = (
+            "empty"
+            if all(c.status == "empty" for c in caps)
+            else "complete"
+            if len(complete) == len(caps)
+            else "partial"
+        )
 
     deltas: list[dict[str, Any]] = []
     for label in labels[1:]:
@@ -406,6 +415,7 @@ def build_report(data: SuiteData) -> dict[str, Any]:
         "tasks": tasks_out,
         "capabilities": [{"capability": c, "models": v} for c, v in caps_out.items()],
         "overall": overall,
+        "overall_status": overall_status,
         "deltas": deltas,
         "needle": needle,
         "analysis": list(data.analyses),
@@ -483,9 +493,11 @@ def markdown_tables(report: Mapping[str, Any]) -> dict[str, str]:
     out: dict[str, str] = {}
     rows = ["| model | role | path | compression | overall |", "|---|---|---|---|---|"]
     for m in report["models"]:
+        status = report.get("overall_status", {}).get(m["label"], "complete")
+        note = "" if status == "complete" else f" ({status})"
         rows.append(
             f"| {m['label']} | {m['role']} | `{m['model']}` | {m['compression']} | "
-            f"{_fmt(report['overall'].get(m['label']))} |"
+            f"{_fmt(report['overall'].get(m['label']))}{note} |"
         )
     out["models"] = "\n".join(rows)
 
@@ -544,7 +556,9 @@ def markdown_tables(report: Mapping[str, Any]) -> dict[str, str]:
     ]
     for d in report["deltas"]:
         name = _short(d["name"]) if d["level"] == "task" else d["name"]
-        if d["partial"]:
+        if d["pairs"] == 0:
+            name += " (empty)"
+        elif d["partial"]:
             name += " (partial)"
         rows.append(
             f"| {d['variant']} | {d['level']} | {name} | {d['pairs']} | "

@@ -133,6 +133,11 @@ def test_empty_and_partial_runs_are_reported_as_such(suite_dir, monkeypatch) -> 
     }
     assert needle["broken"]["status"] == "partial" and needle["broken"]["episodes"] == 2
     assert report["overall"]["never_ran"] is None
+    assert report["overall_status"] == {
+        "base": "complete",
+        "broken": "partial",
+        "never_ran": "empty",
+    }
     caps = {c["capability"]: c["models"] for c in report["capabilities"]}
     assert caps["long_context"]["never_ran"]["status"] == "empty"
     assert caps["long_context"]["broken"]["status"] == "partial"
@@ -144,6 +149,7 @@ def test_empty_and_partial_runs_are_reported_as_such(suite_dir, monkeypatch) -> 
     assert all(d["pairs"] == 0 and d["absolute"] is None for d in empty if d["level"] == "task")
     md = render_markdown(report)
     assert "— (empty)" in md and "partial 2/6" in md
+    assert "| never_ran | task | Needle-v0 (empty) | 0 |" in md
 
 
 def test_pass_at_k_with_repeats(tmp_path, monkeypatch) -> None:
