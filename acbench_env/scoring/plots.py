@@ -58,6 +58,10 @@ def capability_bars(report: Mapping[str, Any]) -> bytes:
         ax.bar(
             xs, ys, width, yerr=[lo, hi], capsize=3, label=label, color=_COLORS[i % len(_COLORS)]
         )
+        for x, c in zip(xs, report["capabilities"]):
+            v = c["models"].get(label) or {}
+            if v.get("score") is None:  # empty: no bar, never a 0
+                ax.text(x, 0.02, "n/a", ha="center", va="bottom", fontsize=7, rotation=90)
     ax.set_xticks(range(len(caps)), [c.replace("_", "\n") for c in caps], fontsize=8)
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("score (mean of tasks)")
