@@ -304,12 +304,12 @@ def build_report(data: SuiteData) -> dict[str, Any]:
                 "status": c.status,
             }
         overall[label] = overall_score(caps, weighting)
-        complete = [c for c in caps if c.status == "complete"]
+        complete_caps = [c for c in caps if c.status == "complete"]
         overall_status[label] = (
             "empty"
             if all(c.status == "empty" for c in caps)
             else "complete"
-            if len(complete) == len(caps)
+            if len(complete_caps) == len(caps)
             else "partial"
         )
 
