@@ -287,6 +287,114 @@ def cmd_needle_grid(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report_line(report: dict[str, Any]) -> str:
+    from acbench_env.scoring.report import markdown_tables
+
+    tables = markdown_tables(report)
+    return "\n\n".join(tables[k] for k in ("models", "capabilities", "deltas"))
+
+
+def cmd_suite(args: argparse.Namespace) -> int:
+    from acbench_env.core.suite import describe_models, get_suite, run_suite
+    from acbench_env.scoring.report import load_suite, write_report
+
+    suite = get_suite(args.suite)
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    if not models:
+        raise ConfigError("--models needs at least one model (the base model first)")
+    if args.backend not in ("transformers", "vllm"):
+        raise ConfigError(
+            "acbench suite runs models in-process: use --backend transformers or vllm"
+        )
+    entries = describe_models(models, args.backend)  # bad paths fail before any model loads
+    try:
+        result = run_suite(
+            models,
+            suite,
+            args.out,
+            backend=args.backend,
+            batch_size=args.batch_size,
+            progress=not args.no_progress and sys.stderr.isatty(),
+            model_entries=entries,
+            order=args.order,
+        )
+    except KeyboardInterrupt:
+        print(
+            f"\ninterrupted: finished episodes are saved under {args.out}; run the same command "
+            "again to resume",
+            file=sys.stderr,
+        )
+        return 130
+    report = write_report(load_suite([args.out]), args.out, plots=not args.no_plots)
+    print(
+        f"suite {suite.name} v{suite.version}: {result.new_episodes} episodes run now, "
+        f"{result.resumed_episodes} resumed, {result.wall_time_s:.0f} s"
+    )
+    print(_report_line(report))
+    print(f"report -> {Path(args.out) / 'report.html'} and report.md")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from acbench_env.scoring.report import load_suite, write_report
+
+    out = args.out or args.dirs[0]
+    report = write_report(load_suite(args.dirs), out, plots=not args.no_plots)
+    print(_report_line(report))
+    print(f"report -> {Path(out) / 'report.html'} and report.md")
+    return 0
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from acbench_env.core.registry import env_ids
+    from acbench_env.core.suite import get_suite, model_labels, read_manifest, suite_from_record
+    from acbench_env.scoring.analyze import run_analysis
+
+    compressed = [m.strip() for m in ",".join(args.compressed).split(",") if m.strip()]
+    out = Path(args.out)
+    manifest = read_manifest(out)
+    # In a suite folder the probes come from the suite as it was run there.
+    suite = (
+        get_suite(args.suite).resolved(env_ids())
+        if manifest is None
+        else suite_from_record(manifest["suite"])
+    )
+    labels = model_labels([args.base, *compressed])
+    if manifest is not None:  # use the suite's labels for models it ran
+        by_model = {m["model"]: m["label"] for m in manifest["models"]}
+        labels = [by_model.get(m, lab) for m, lab in zip([args.base, *compressed], labels)]
+    records = run_analysis(
+        args.base,
+        compressed,
+        suite,
+        probes=args.probes,
+        seed=args.seed,
+        max_tokens=args.max_tokens,
+        batch_size=args.batch_size,
+        temperature=args.temperature,
+        labels=labels,
+    )
+    adir = out / "analysis"
+    adir.mkdir(parents=True, exist_ok=True)
+    for rec in records:
+        path = adir / f"{rec['base']}__vs__{rec['compressed']}.json"
+        path.write_text(json.dumps(rec, indent=2, sort_keys=True) + "\n")
+        tk = {r["k"]: r for r in rec["topk"]}
+        print(
+            f"{rec['compressed']} vs {rec['base']}: {rec['probes']} probes, {rec['positions']} "
+            f"positions; ERank last layer {rec['erank_layers_base'][-1]:.2f} -> "
+            f"{rec['erank_layers_compressed'][-1]:.2f}; Jaccard@10 {tk[10]['jaccard']:.3f}, "
+            f"Kendall@10 {tk[10]['kendall_tau']:.3f}; mean |dE| "
+            f"{rec['energy']['mean_abs_shift']:.3f} -> {path}"
+        )
+    if manifest is not None:
+        from acbench_env.scoring.report import load_suite, write_report
+
+        write_report(load_suite([out]), out)
+        print(f"report rebuilt -> {out / 'report.html'}")
+    return 0
+
+
 def _add_backend_args(p: argparse.ArgumentParser) -> None:
     """Backend options that every command building an agent with _make_agent accepts."""
     p.add_argument(
@@ -443,6 +551,55 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser(
+        "suite", help="run every registered task on every model (same seeds), then write a report"
+    )
+    p.add_argument(
+        "--models",
+        required=True,
+        help="comma-separated models, the base first: 'default' or model folders",
+    )
+    p.add_argument(
+        "--suite", default="quick", help="quick (default), full, or a suite file (.json/.yaml)"
+    )
+    p.add_argument("--out", required=True, help="output folder (re-running it resumes)")
+    p.add_argument("--backend", default="transformers", help="transformers (default) or vllm")
+    p.add_argument("--batch-size", type=int, default=8, help="episodes stepped at once")
+    p.add_argument(
+        "--order",
+        choices=("model", "task"),
+        default="model",
+        help="model: one model at a time (default); task: every model on a task before the "
+        "next task (all models stay loaded; an interrupted run leaves complete comparisons)",
+    )
+    p.add_argument("--no-plots", action="store_true", help="report without plots")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_suite)
+
+    p = sub.add_parser("report", help="rebuild a suite report from stored trajectories (no model)")
+    p.add_argument("dirs", nargs="+", help="suite folders (of one suite and base model)")
+    p.add_argument("--out", default=None, help="where to write the report (default: first folder)")
+    p.add_argument("--no-plots", action="store_true")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser(
+        "analyze", help="ERank, top-k ranking correlation and energy: base vs compressed models"
+    )
+    p.add_argument("--base", required=True, help="the base model ('default' or a folder)")
+    p.add_argument(
+        "--compressed", required=True, nargs="+", help="compressed model folders (comma or space)"
+    )
+    p.add_argument(
+        "--out", required=True, help="folder for analysis/*.json (a suite folder: report rebuilt)"
+    )
+    p.add_argument("--suite", default="quick", help="suite whose prompts are the probe set")
+    p.add_argument("--probes", type=int, default=16, help="number of probes (default 16)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the probe draw")
+    p.add_argument("--max-tokens", type=int, default=128, help="last N tokens of each probe")
+    p.add_argument("--batch-size", type=int, default=4)
+    p.add_argument("--temperature", type=float, default=1.0, help="energy temperature T")
+    p.set_defaults(func=cmd_analyze)
     return parser
 
 

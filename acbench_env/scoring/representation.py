@@ -1,0 +1,301 @@
+"""Representation metrics, base vs compressed: ERank, top-k ranking correlation, energy.
+
+Pure functions over arrays (numpy arrays, or anything :func:`numpy.asarray` accepts, such
+as CPU torch tensors). They fix the bugs of the reference code listed in
+``KNOWN-PITFALLS.md``:
+
+- **ERank** (:func:`erank`): the effective rank ``exp(H(p))`` where ``p`` are the
+  normalised eigenvalues of the covariance of the *centred, row-normalised*
+  representations. It is computed in Gram form (tokens x tokens), which has the same
+  non-zero eigenvalues as the covariance (features x features), so the final logits of a
+  50k-token vocabulary cost an ``n x n`` eigen-decomposition, not ``V x V``.
+- **Top-k ranking correlation** (:func:`topk_agreement`): at every position, the base
+  model's top-k tokens; Kendall tau-b and Spearman rho between the base and compressed
+  logits of those tokens (the reference code's measure), and the Jaccard overlap of the two
+  models' top-k *sets* (the paper text's measure). Both are reported, named.
+- **Energy** (:func:`energy`): ``E = -T * logsumexp(z / T)`` per position, with padding
+  masked out; base vs compressed is compared position by position (mean ``|ΔE|``,
+  :func:`mean_abs_energy_shift`) and as distributions (:func:`wasserstein_1d`), instead of
+  comparing a histogram with a permuted copy of itself.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from acbench_env.core.errors import ConfigError
+
+#: The k of the top-k ranking metrics (as in the paper).
+TOPK_DEFAULT = (3, 10, 20)
+
+# Rows whose norm after centring is below this are constant rows: they carry no direction.
+_ZERO_NORM = 1e-12
+
+
+def _matrix(x: Any, name: str) -> np.ndarray:
+    arr = np.asarray(x, dtype=np.float64)
+    if arr.ndim != 2:
+        raise ConfigError(f"{name} must be a 2-D array (tokens x features), got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ConfigError(f"{name} holds NaN or infinite values")
+    return arr
+
+
+def erank(representations: Any) -> float:
+    """Effective rank of ``representations`` (``n`` rows of ``d`` features).
+
+    Rows are centred (the mean row subtracted), then scaled to unit L2 norm; the
+    eigenvalues ``λ`` of the Gram matrix ``R Rᵀ / n`` (equal to the non-zero eigenvalues of
+    the covariance ``Rᵀ R / n``) are normalised to ``p = λ / Σλ`` and the result is
+    ``exp(-Σ p log p)``. Rows that are constant after centring (all rows equal) are left
+    out; ``nan`` when fewer than one direction remains.
+
+    Known answers: the identity ``I_n`` gives ``n - 1`` (centring removes one direction and
+    leaves ``n - 1`` equal eigenvalues); collinear rows give 1.
+    """
+    r = _matrix(representations, "representations")
+    if r.shape[0] < 2:
+        raise ConfigError(f"erank needs at least 2 rows (tokens), got {r.shape[0]}")
+    r = r - r.mean(axis=0, keepdims=True)
+    norms = np.linalg.norm(r, axis=1)
+    keep = norms > _ZERO_NORM * max(1.0, float(norms.max(initial=0.0)))
+    if not keep.any():
+        return float("nan")
+    r = r[keep] / norms[keep, None]
+    gram = (r @ r.T) / r.shape[0]
+    eig = np.clip(np.linalg.eigvalsh(gram), 0.0, None)
+    total = float(eig.sum())
+    if total <= 0.0:
+        return float("nan")
+    p = eig[eig > 0] / total
+    return float(math.exp(-float(np.sum(p * np.log(p)))))
+
+
+def _average_ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks 1..n of ``values`` (ascending), ties sharing their average rank."""
+    order = np.argsort(values, kind="stable")
+    ranks = np.empty(len(values), dtype=np.float64)
+    sorted_vals = values[order]
+    i = 0
+    while i < len(values):
+        j = i
+        while j + 1 < len(values) and sorted_vals[j + 1] == sorted_vals[i]:
+            j += 1
+        ranks[order[i : j + 1]] = (i + j) / 2.0 + 1.0
+        i = j + 1
+    return ranks
+
+
+def kendall_tau(x: Any, y: Any) -> float:
+    """Kendall's tau-b between two equally long score vectors (``nan`` if either is constant).
+
+    Identical orderings give 1, reversed orderings -1; ties are handled as in tau-b.
+    """
+    a = np.asarray(x, dtype=np.float64).ravel()
+    b = np.asarray(y, dtype=np.float64).ravel()
+    if a.shape != b.shape:
+        raise ConfigError(f"kendall_tau needs equal lengths, got {a.size} and {b.size}")
+    if a.size < 2:
+        return float("nan")
+    da = np.sign(a[:, None] - a[None, :])
+    db = np.sign(b[:, None] - b[None, :])
+    iu = np.triu_indices(a.size, k=1)
+    sa, sb = da[iu], db[iu]
+    concordance = float(np.sum(sa * sb))
+    pairs_a = float(np.count_nonzero(sa))
+    pairs_b = float(np.count_nonzero(sb))
+    if pairs_a == 0 or pairs_b == 0:
+        return float("nan")
+    return concordance / math.sqrt(pairs_a * pairs_b)
+
+
+def spearman_rho(x: Any, y: Any) -> float:
+    """Spearman's rho (Pearson correlation of average ranks; ``nan`` if either is constant)."""
+    a = np.asarray(x, dtype=np.float64).ravel()
+    b = np.asarray(y, dtype=np.float64).ravel()
+    if a.shape != b.shape:
+        raise ConfigError(f"spearman_rho needs equal lengths, got {a.size} and {b.size}")
+    if a.size < 2:
+        return float("nan")
+    ra, rb = _average_ranks(a), _average_ranks(b)
+    ra -= ra.mean()
+    rb -= rb.mean()
+    denom = math.sqrt(float(np.sum(ra * ra)) * float(np.sum(rb * rb)))
+    return float(np.sum(ra * rb)) / denom if denom > 0 else float("nan")
+
+
+def jaccard(a: Sequence[int] | np.ndarray, b: Sequence[int] | np.ndarray) -> float:
+    """``|A ∩ B| / |A ∪ B|`` of two index sets (1.0 for two empty sets)."""
+    sa, sb = {int(v) for v in a}, {int(v) for v in b}
+    union = sa | sb
+    return len(sa & sb) / len(union) if union else 1.0
+
+
+def _topk_indices(row: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the ``k`` largest entries, largest first (ties broken by lower index)."""
+    part = np.argpartition(-row, k - 1)[:k] if k < row.size else np.arange(row.size)
+    return part[np.lexsort((part, -row[part]))].astype(np.int64)
+
+
+@dataclass(frozen=True)
+class TopKAgreement:
+    """Base vs compressed agreement on the base model's top-k tokens, averaged over positions.
+
+    ``kendall_tau`` / ``spearman_rho``: correlation of the two models' logits over the base
+    model's top-k tokens (the reference code's measure; positions where either is
+    undefined, i.e. constant logits, are left out and counted in ``undefined_positions``);
+    ``jaccard``: overlap of the two models' top-k token sets (the paper text's measure).
+    """
+
+    k: int
+    positions: int
+    kendall_tau: float
+    spearman_rho: float
+    jaccard: float
+    undefined_positions: int
+
+
+def _positions(base: Any, compressed: Any, mask: Any | None) -> tuple[np.ndarray, np.ndarray]:
+    b = np.asarray(base, dtype=np.float64)
+    c = np.asarray(compressed, dtype=np.float64)
+    if b.shape != c.shape:
+        raise ConfigError(f"base and compressed logits differ in shape: {b.shape} vs {c.shape}")
+    if b.ndim < 2:
+        raise ConfigError(f"logits need a vocabulary axis last, got shape {b.shape}")
+    vocab = b.shape[-1]
+    b = b.reshape(-1, vocab)
+    c = c.reshape(-1, vocab)
+    if mask is not None:
+        m = np.asarray(mask, dtype=bool).reshape(-1)
+        if m.size != b.shape[0]:
+            raise ConfigError(
+                f"mask has {m.size} positions but the logits have {b.shape[0]}; the mask must "
+                "have the logits' shape without the vocabulary axis"
+            )
+        b, c = b[m], c[m]
+    return b, c
+
+
+def topk_agreement(
+    base_logits: Any,
+    compressed_logits: Any,
+    k: int,
+    *,
+    mask: Any | None = None,
+) -> TopKAgreement:
+    """:class:`TopKAgreement` over every (unmasked) position of ``[..., vocab]`` logits."""
+    b, c = _positions(base_logits, compressed_logits, mask)
+    if not 1 <= k <= b.shape[-1]:
+        raise ConfigError(f"k must be in 1..{b.shape[-1]} (the vocabulary size), got {k}")
+    taus, rhos, jacs = [], [], []
+    undefined = 0
+    for row_b, row_c in zip(b, c):
+        top_b = _topk_indices(row_b, k)
+        jacs.append(jaccard(top_b, _topk_indices(row_c, k)))
+        tau = kendall_tau(row_b[top_b], row_c[top_b])
+        rho = spearman_rho(row_b[top_b], row_c[top_b])
+        if math.isnan(tau) or math.isnan(rho):
+            undefined += 1
+            continue
+        taus.append(tau)
+        rhos.append(rho)
+    n = int(b.shape[0])
+    return TopKAgreement(
+        k=k,
+        positions=n,
+        kendall_tau=float(np.mean(taus)) if taus else float("nan"),
+        spearman_rho=float(np.mean(rhos)) if rhos else float("nan"),
+        jaccard=float(np.mean(jacs)) if jacs else float("nan"),
+        undefined_positions=undefined,
+    )
+
+
+def energy(logits: Any, *, temperature: float = 1.0, mask: Any | None = None) -> np.ndarray:
+    """``E = -T * logsumexp(z / T)`` of every unmasked position of ``[..., vocab]`` logits.
+
+    Returns a 1-D array of the energies of the positions where ``mask`` is true (all
+    positions without a mask), in row-major order. Computed stably (max subtracted).
+    """
+    if temperature <= 0:
+        raise ConfigError(f"temperature must be > 0, got {temperature}")
+    z = np.asarray(logits, dtype=np.float64)
+    if z.ndim < 1 or z.shape[-1] == 0:
+        raise ConfigError(f"logits need a non-empty vocabulary axis last, got shape {z.shape}")
+    z = z.reshape(-1, z.shape[-1]) / temperature
+    if mask is not None:
+        m = np.asarray(mask, dtype=bool).reshape(-1)
+        if m.size != z.shape[0]:
+            raise ConfigError(
+                f"mask has {m.size} positions but the logits have {z.shape[0]}; the mask must "
+                "have the logits' shape without the vocabulary axis"
+            )
+        z = z[m]
+    top = z.max(axis=1, keepdims=True)
+    lse = top[:, 0] + np.log(np.exp(z - top).sum(axis=1))
+    return -temperature * lse
+
+
+def mean_abs_energy_shift(base_energy: Any, compressed_energy: Any) -> float:
+    """Mean ``|E_compressed - E_base|`` over paired positions (same probe, same position)."""
+    a = np.asarray(base_energy, dtype=np.float64).ravel()
+    b = np.asarray(compressed_energy, dtype=np.float64).ravel()
+    if a.shape != b.shape:
+        raise ConfigError(f"paired energies differ in length: {a.size} vs {b.size}")
+    if a.size == 0:
+        return float("nan")
+    return float(np.mean(np.abs(b - a)))
+
+
+def wasserstein_1d(a: Any, b: Any) -> float:
+    """Wasserstein-1 (earth mover's) distance between two 1-D empirical distributions.
+
+    The integral of ``|F_a(x) - F_b(x)|`` over ``x``; samples may differ in size.
+    """
+    x = np.sort(np.asarray(a, dtype=np.float64).ravel())
+    y = np.sort(np.asarray(b, dtype=np.float64).ravel())
+    if x.size == 0 or y.size == 0:
+        return float("nan")
+    grid = np.concatenate([x, y])
+    grid.sort()
+    widths = np.diff(grid)
+    cdf_x = np.searchsorted(x, grid[:-1], side="right") / x.size
+    cdf_y = np.searchsorted(y, grid[:-1], side="right") / y.size
+    return float(np.sum(np.abs(cdf_x - cdf_y) * widths))
+
+
+@dataclass(frozen=True)
+class EnergyComparison:
+    """Base vs compressed energies over the same positions."""
+
+    temperature: float
+    positions: int
+    base_mean: float
+    compressed_mean: float
+    mean_abs_shift: float
+    wasserstein: float
+
+
+def compare_energy(
+    base_logits: Any,
+    compressed_logits: Any,
+    *,
+    temperature: float = 1.0,
+    mask: Any | None = None,
+) -> EnergyComparison:
+    """:class:`EnergyComparison` of two models' logits on the same (unmasked) positions."""
+    b, c = _positions(base_logits, compressed_logits, mask)
+    eb = energy(b, temperature=temperature)
+    ec = energy(c, temperature=temperature)
+    return EnergyComparison(
+        temperature=temperature,
+        positions=int(eb.size),
+        base_mean=float(eb.mean()) if eb.size else float("nan"),
+        compressed_mean=float(ec.mean()) if ec.size else float("nan"),
+        mean_abs_shift=mean_abs_energy_shift(eb, ec),
+        wasserstein=wasserstein_1d(eb, ec),
+    )
