@@ -326,7 +326,8 @@ def compress_model_in_place(
     with torch.no_grad():
         if not config.needs_calibration:
             for i, layer in enumerate(layers):
-                _compress_layer(layer, f"model.layers.{i}", config, {}, {}, qparams)
+                with _single_thread():
+                    _compress_layer(layer, f"model.layers.{i}", config, {}, {}, qparams)
                 bar.update(1)
             bar.close()
             return qparams
@@ -542,13 +543,15 @@ def compress(
     qparams = compress_model_in_place(
         hf_model, config, calib, batch_size=batch_size, progress=progress
     )
-    sparsity = measured_sparsity(hf_model)
+    with _single_thread():
+        sparsity = measured_sparsity(hf_model)
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:
         if config.is_quantization:
-            _write_quantized(hf_model, qparams, config, tmp)
+            with _single_thread():  # packing: many small element-wise operations
+                _write_quantized(hf_model, qparams, config, tmp)
             fmt = f"compressed-tensors pack-quantized (W{config.bits}A16)"
         else:
             hf_model.save_pretrained(tmp)
