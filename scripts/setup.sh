@@ -19,6 +19,9 @@ for arg in "$@"; do
   esac
 done
 
+# Compression (acbench compress, and loading its quantized checkpoints): compressed-tensors.
+extras="$extras,compress"
+
 python=${PYTHON:-python3}
 venv=${ACBENCH_VENV:-.venv}
 if [ ! -x "$venv/bin/python" ]; then

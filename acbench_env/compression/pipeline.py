@@ -574,6 +574,12 @@ def compress(
             "measured_sparsity": round(sparsity, 6),
             "checkpoint_format": fmt,
             "serve_dense": not config.is_quantization,
+            "serve_hint": (
+                "vLLM on CPU: load with dtype bfloat16 (its W4A16/W8A16 CPU kernel has no "
+                "float32 path)"
+                if config.is_quantization
+                else "any backend, dense"
+            ),
             "engine": "acbench-env kernels (acbench_env.compression)",
             "source_model": str(model),
             "source_model_sha256": source_sha,
