@@ -114,7 +114,9 @@ def main() -> None:
         row = {"variant": name, **stats, "size_mb": _size_mb(out), "ppl": ppl}
         rows.append(row)
         print(
-            f"{name}: {stats['wall_s']:.0f} s wall, ppl {ppl:.2f} "
+            f"{name}: {stats['wall_s']:.0f} s wall, {stats['cpu_s']:.0f} s CPU, "
+            f"peak {stats['peak_mb']:.0f} MB, {row['size_mb']:.0f} MB, sparsity "
+            f"{stats['sparsity']:.3f}, ppl {ppl:.2f} "
             f"({time.perf_counter() - started:.0f} s with evaluation)",
             flush=True,
         )
