@@ -412,6 +412,40 @@ def _add_backend_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+def cmd_compress(args: argparse.Namespace) -> int:
+    from acbench_env.compression.config import CompressionConfig
+
+    config = CompressionConfig(
+        method=args.method,
+        bits=args.bits,
+        group_size=args.group_size,
+        symmetric=not args.asymmetric,
+        sparsity=args.sparsity,
+        pattern=args.pattern,
+    )
+    if importlib.util.find_spec("torch") is None:
+        raise MissingDependencyError("torch", "hf", "acbench compress")
+    from acbench_env.compression.pipeline import compress
+
+    result = compress(
+        args.model,
+        args.method,
+        config,
+        args.calib,
+        args.out,
+        samples=args.samples,
+        seq_len=args.seq_len,
+        overwrite=args.overwrite,
+        progress=not args.no_progress,
+    )
+    meta = result.metadata
+    print(
+        f"wrote {result.out_dir} ({meta['checkpoint_format']}); "
+        f"measured sparsity {meta['measured_sparsity']:.4f}; {meta['wall_time_s']:.1f} s"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="acbench",
@@ -522,6 +556,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-num-seqs", type=int, default=64, help="sequences batched at once")
     p.add_argument("--startup-timeout", type=float, default=600.0, help="seconds to wait")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser(
+        "compress",
+        help="compress a model (gptq, awq, rtn, wanda, sparsegpt, magnitude) into a checkpoint",
+    )
+    p.add_argument(
+        "--method", required=True, help="gptq|awq|rtn (quantize), wanda|sparsegpt|magnitude (prune)"
+    )
+    p.add_argument("--bits", type=int, default=4, help="weight bits for gptq/awq/rtn (default 4)")
+    p.add_argument(
+        "--group-size",
+        type=int,
+        default=64,
+        help="input columns per scale (default 64; must divide every layer; -1: one per row)",
+    )
+    p.add_argument("--asymmetric", action="store_true", help="quantize with zero points")
+    p.add_argument("--sparsity", type=float, default=0.5, help="pruned share (default 0.5)")
+    p.add_argument("--pattern", default="unstructured", help="unstructured (default) or 2:4")
+    p.add_argument(
+        "--calib", default="builtin", help="'builtin' (project-written text) or a .txt/.jsonl file"
+    )
+    p.add_argument("--samples", type=int, default=32, help="calibration samples (default 32)")
+    p.add_argument("--seq-len", type=int, default=256, help="tokens per sample (default 256)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing OUT folder")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "model", metavar="MODEL", help="'default' (SmolLM2-135M-Instruct) or a model folder"
+    )
+    p.add_argument(
+        "out", metavar="OUT", help="output folder (refused if it exists, unless --overwrite)"
+    )
+    p.set_defaults(func=cmd_compress)
 
     p = sub.add_parser("export", help="write trajectory files as a parquet table, one row per step")
     p.add_argument("files", nargs="+")

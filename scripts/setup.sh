@@ -12,17 +12,20 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 extras="hf,plot"
+dev=0
 for arg in "$@"; do
   case "$arg" in
-    --dev) extras="dev" ;;
+    --dev) extras="dev"; dev=1 ;;
     *) echo "setup.sh: unknown argument '$arg' (use --dev or nothing)" >&2; exit 2 ;;
   esac
 done
 
 with_vllm=${ACBENCH_WITH_VLLM:-}
 if [ -z "$with_vllm" ]; then
-  if [ "$extras" = "dev" ]; then with_vllm=1; else with_vllm=0; fi
+  with_vllm=$dev
 fi
+# Compression (acbench compress, and loading its quantized checkpoints): compressed-tensors.
+extras="$extras,compress"
 
 python=${PYTHON:-python3}
 venv=${ACBENCH_VENV:-.venv}
@@ -68,7 +71,7 @@ fi
 # A headless browser for the HTML report test (--dev only): Debian's chromium, when it is
 # missing and apt-get is available as root. Best effort: setup never fails on it (the test
 # skips, saying why, without a browser).
-if [ "$extras" = "dev" ] && ! command -v chromium >/dev/null 2>&1 \
+if [ "$dev" = "1" ] && ! command -v chromium >/dev/null 2>&1 \
     && ! command -v chromium-browser >/dev/null 2>&1; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
     echo "setup: installing chromium (headless browser for the HTML report test)" >&2

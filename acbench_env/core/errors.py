@@ -48,3 +48,11 @@ class ConfigError(AcbenchError, ValueError):
 
 class BackendError(AcbenchError, RuntimeError):
     """A model backend failed: a server is unreachable, refused a request, or replied badly."""
+
+
+class CompressionError(AcbenchError, RuntimeError):
+    """A model cannot be compressed as asked (wrong model type, unsupported layout)."""
+
+
+class OutputExistsError(AcbenchError, FileExistsError):
+    """An output folder exists already and overwriting was not asked for."""
