@@ -72,3 +72,24 @@ def test_server_command_uses_the_cpu_settings() -> None:
         assert part in joined
     with pytest.raises(Exception, match="port"):
         server_command(ServerConfig(port=0))
+
+
+def test_quantized_checkpoints_are_served_in_bfloat16(tmp_path) -> None:
+    import json
+
+    from acbench_env.agents.serve import ServerConfig, default_dtype, server_command
+
+    dense, quant = tmp_path / "dense", tmp_path / "quant"
+    for folder, extra in (
+        (dense, {}),
+        (quant, {"quantization_config": {"format": "pack-quantized"}}),
+    ):
+        folder.mkdir()
+        (folder / "config.json").write_text(json.dumps({"model_type": "llama", **extra}))
+        (folder / "model.safetensors").write_bytes(b"")
+    assert default_dtype(dense) == "float32" and default_dtype(quant) == "bfloat16"
+    assert default_dtype(tmp_path / "missing") == "float32"
+    cmd = server_command(ServerConfig(model=str(quant)))
+    assert cmd[cmd.index("--dtype") + 1] == "bfloat16"
+    cmd = server_command(ServerConfig(model=str(quant), dtype="float16"))
+    assert cmd[cmd.index("--dtype") + 1] == "float16"

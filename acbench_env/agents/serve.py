@@ -41,6 +41,19 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
+def default_dtype(model_dir: Path) -> str:
+    """The dtype vLLM serves ``model_dir`` in: ``bfloat16`` for a quantized checkpoint (a
+    ``quantization_config`` in ``config.json``; vLLM's CPU kernel for 4/8-bit weights has no
+    float32 version), otherwise ``float32``."""
+    try:
+        config = json.loads((model_dir / "config.json").read_text())
+    except (OSError, ValueError):
+        return "float32"
+    return (
+        "bfloat16" if isinstance(config, dict) and config.get("quantization_config") else "float32"
+    )
+
+
 @dataclass(frozen=True)
 class ServerConfig:
     """How to start the server. ``model`` is ``"default"`` or a model folder."""
@@ -48,7 +61,8 @@ class ServerConfig:
     model: str = "default"
     host: str = "127.0.0.1"
     port: int = 8000
-    dtype: str = "float32"
+    #: ``"auto"``: :func:`default_dtype` of the model folder.
+    dtype: str = "auto"
     kv_cache_gb: int = 2
     max_model_len: int | None = None
     max_num_seqs: int = 64
@@ -80,7 +94,7 @@ def server_command(cfg: ServerConfig, python: str = sys.executable) -> list[str]
         "--port",
         str(cfg.port),
         "--dtype",
-        cfg.dtype,
+        default_dtype(path) if cfg.dtype == "auto" else cfg.dtype,
         "--max-num-seqs",
         str(cfg.max_num_seqs),
         "--chat-template",

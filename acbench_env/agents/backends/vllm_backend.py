@@ -11,7 +11,8 @@ and its token ids can be recorded. A whole batch of requests is one ``LLM.genera
 (vLLM schedules it continuously); each request has its own ``SamplingParams`` with its own
 seed. Greedy requests are deterministic.
 
-CPU settings: ``enforce_eager=True`` (no graph capture), ``dtype="float32"``, and the KV
+CPU settings: ``enforce_eager=True`` (no graph capture), ``dtype="float32"`` (``bfloat16``
+for quantized checkpoints, whose CPU kernel has no float32 version), and the KV
 cache size from ``$VLLM_CPU_KVCACHE_SPACE`` (GiB; set to ``kv_cache_gb`` when not set).
 """
 
@@ -23,6 +24,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from acbench_env.agents.backends.base import Completion, GenerationRequest
+from acbench_env.agents.serve import default_dtype
 from acbench_env.agents.templates import template_text
 from acbench_env.compression.metadata import read_fingerprint
 from acbench_env.core.errors import BackendError, ConfigError, ContextLengthError
@@ -40,7 +42,7 @@ class VLLMBackend:
         self,
         model: str = "default",
         *,
-        dtype: str = "float32",
+        dtype: str = "auto",
         max_model_len: int | None = None,
         kv_cache_gb: float = 2.0,
         enforce_eager: bool = True,
@@ -64,7 +66,7 @@ class VLLMBackend:
             )
         kwargs: dict[str, Any] = {
             "model": str(path),
-            "dtype": dtype,
+            "dtype": default_dtype(path) if dtype == "auto" else dtype,
             "enforce_eager": enforce_eager,
             "max_num_seqs": max_num_seqs,
             "seed": 0,
