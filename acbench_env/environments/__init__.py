@@ -47,3 +47,8 @@ register(
     entry_point="acbench_env.environments.multiturn.env:ToolMultiTurnEnv",
     kwargs={"difficulty": 2},
 )
+register(
+    id="acbench/ToolSteps-v0",
+    entry_point="acbench_env.environments.multiturn.steps:ToolStepsEnv",
+    kwargs={"difficulty": 0},
+)
