@@ -20,6 +20,7 @@ from acbench_env.environments.multiturn.tasks import (
     tool_listing,
 )
 from acbench_env.scoring.tool_steps import (
+    DIMENSIONS,
     StepScore,
     score_instruct,
     score_plan,
@@ -271,7 +272,7 @@ class ToolStepsEnv(TextEnv[StepTask]):
     def __init__(
         self,
         difficulty: int = 0,
-        dimensions: Sequence[str] | str = tuple(dict.fromkeys(d for d, _ in FAMILIES)),
+        dimensions: Sequence[str] | str = DIMENSIONS,
         apps: Sequence[str] | str = APP_NAMES,
         few_shot: int | None = None,
         num_tasks: int = 84,
@@ -282,9 +283,10 @@ class ToolStepsEnv(TextEnv[StepTask]):
         if difficulty not in LEVELS:
             raise ConfigError(f"difficulty must be one of {sorted(LEVELS)}, got {difficulty!r}")
         dims = (dimensions,) if isinstance(dimensions, str) else tuple(dimensions)
-        known = tuple(dict.fromkeys(d for d, _ in FAMILIES))
-        if not dims or any(d not in known for d in dims):
-            raise ConfigError(f"dimensions must be a non-empty subset of {known}, got {list(dims)}")
+        if not dims or any(d not in DIMENSIONS for d in dims):
+            raise ConfigError(
+                f"dimensions must be a non-empty subset of {DIMENSIONS}, got {list(dims)}"
+            )
         if few_shot is not None and not 0 <= int(few_shot) <= 4:
             raise ConfigError(f"few_shot must be between 0 and 4, got {few_shot!r}")
         if num_tasks < 1:
