@@ -57,7 +57,7 @@ class Agent(Protocol):
 
     def act(self, observation: str) -> str: ...
 
-    def reset(self) -> None: ...
+    def reset(self, few_shot: Sequence[Message] = ()) -> None: ...
 
 
 class BaseAgent(ABC):
@@ -87,8 +87,10 @@ class BaseAgent(ABC):
         """Remember the environment for :meth:`act` (only privileged agents use it)."""
         self._env = getattr(env, "unwrapped", env)
 
-    def reset(self) -> None:
-        self._history = []
+    def reset(self, few_shot: Sequence[Message] = ()) -> None:
+        """Start a new conversation, after the env's few-shot turns
+        (``info["few_shot_messages"]`` from ``env.reset``) when given."""
+        self._history = [Message(role=m["role"], content=m["content"]) for m in few_shot]
 
     def act(self, observation: str) -> str:
         self._history.append({"role": "user", "content": observation})

@@ -8,12 +8,20 @@ action never raises, it yields an error observation and ``info["parse_error"]``.
 
 Subclasses implement :meth:`make_task`, :meth:`start`, :meth:`apply` and
 :meth:`oracle_action`, and set :attr:`capability`.
+
+Solved examples (few-shot) are not pasted into the first observation: an environment that
+shows them implements :meth:`TextEnv.examples`, and ``reset`` returns them as chat turns in
+``info["few_shot_messages"]`` (user request, assistant answer, ...). The runner and
+:meth:`~acbench_env.agents.base.BaseAgent.reset` put them before the first observation, so
+the model sees prior turns it can imitate. Small models copy a prompt back when examples
+and task share one message; as turns, they answer the task.
 """
 
 from __future__ import annotations
 
 import copy
 from abc import abstractmethod
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -21,11 +29,26 @@ import gymnasium
 
 from acbench_env.core.errors import ConfigError
 from acbench_env.core.spaces import TextSpace
+from acbench_env.core.types import Message
 
 TaskT = TypeVar("TaskT")
 
 #: The four capabilities of the ACBench taxonomy.
 CAPABILITIES = ("workflow_generation", "tool_use", "long_context", "real_world_application")
+
+
+#: Key of the few-shot chat turns in the ``info`` returned by ``reset``.
+FEW_SHOT_KEY = "few_shot_messages"
+
+
+def few_shot_turns(examples: Iterable[tuple[str, str]]) -> list[Message]:
+    """Chat turns for solved examples: a user turn (the request) and an assistant turn
+    (the answer) per ``(request, answer)`` pair."""
+    turns: list[Message] = []
+    for request, answer in examples:
+        turns.append({"role": "user", "content": request})
+        turns.append({"role": "assistant", "content": answer})
+    return turns
 
 
 @dataclass(frozen=True)
@@ -113,6 +136,14 @@ class TextEnv(gymnasium.Env[str, str], Generic[TaskT]):
     def oracle_action(self) -> str:
         """The correct next action for the current state (used by tests and OracleAgent)."""
 
+    def examples(self, task: TaskT) -> Sequence[tuple[str, str]]:
+        """Solved examples shown before ``task`` as ``(request, answer)`` chat turns.
+
+        ``reset`` returns them in ``info["few_shot_messages"]`` (see :func:`few_shot_turns`).
+        The default is none.
+        """
+        return ()
+
     # ------------------------------------------------------------------ gymnasium API
     @property
     def task(self) -> TaskT:
@@ -153,6 +184,9 @@ class TextEnv(gymnasium.Env[str, str], Generic[TaskT]):
         observation, extra = self.start(task)
         self._last_observation = observation
         info = {**self._base_info(), **copy.deepcopy(extra)}
+        shots = self.examples(task)
+        if shots:
+            info[FEW_SHOT_KEY] = few_shot_turns(shots)
         return observation, info
 
     def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:

@@ -5,6 +5,9 @@ episodes run at once: every step, all pending requests go to the agent in one
 ``respond`` call, and each episode finishes on its own. Each finished episode is appended
 to the output file at once, so an interrupted run loses at most the episodes in flight;
 re-running with the same output file skips the episodes already there.
+
+An episode's conversation starts with the env's few-shot turns (``info["few_shot_messages"]``
+from ``reset``, stored in the trajectory), then the first observation.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from acbench_env.agents.base import Agent, AgentInput, AgentReply
+from acbench_env.core.env import FEW_SHOT_KEY
 from acbench_env.core.errors import ConfigError, TrajectoryFileError
 from acbench_env.core.jsonl import append_trajectory, read_trajectories, to_jsonable
 from acbench_env.core.registry import make
@@ -63,6 +67,7 @@ class _Slot:
     task_index: int
     capability: str | None
     messages: list[Message]
+    few_shot: tuple[Message, ...] = ()
     steps: list[StepRecord] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
 
@@ -142,6 +147,10 @@ def run_episodes(
                 env = free.pop()
                 ep_seed = pending.popleft()
                 obs, info = env.reset(seed=ep_seed)
+                shots = [
+                    Message(role=m["role"], content=m["content"])
+                    for m in info.get(FEW_SHOT_KEY, ())
+                ]
                 active.append(
                     _Slot(
                         env=env,
@@ -149,7 +158,8 @@ def run_episodes(
                         task_id=str(info.get("task_id", "")),
                         task_index=int(info.get("task_index", -1)),
                         capability=info.get("capability"),
-                        messages=[{"role": "user", "content": obs}],
+                        messages=[*shots, {"role": "user", "content": obs}],
+                        few_shot=tuple(shots),
                     )
                 )
             inputs = [
@@ -204,6 +214,7 @@ def run_episodes(
                         capability=slot.capability,
                         system_prompt=agent.system_prompt,
                         wall_time_s=round(time.perf_counter() - slot.started, 6),
+                        few_shot_messages=slot.few_shot,
                     )
                     if out_path is not None:
                         append_trajectory(out_path, traj)

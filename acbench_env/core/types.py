@@ -131,7 +131,8 @@ class Trajectory:
     """One episode: the env and task, the model, and every step.
 
     ``score`` is the env's primary metric for the episode (in [0, 1]); ``success`` whether
-    the task was fully solved.
+    the task was fully solved. ``few_shot_messages`` are the solved-example chat turns the
+    model saw before the first observation (omitted from the JSON when there were none).
     """
 
     env_id: str
@@ -147,6 +148,7 @@ class Trajectory:
     system_prompt: str | None = None
     wall_time_s: float = 0.0
     schema_version: int = SCHEMA_VERSION
+    few_shot_messages: tuple[Message, ...] = ()
 
     @property
     def episode_key(self) -> tuple[str, int]:
@@ -165,6 +167,10 @@ class Trajectory:
         data = asdict(self)
         data["steps"] = [s.to_dict() for s in self.steps]
         data["model"] = self.model.to_dict()
+        if self.few_shot_messages:
+            data["few_shot_messages"] = [dict(m) for m in self.few_shot_messages]
+        else:
+            del data["few_shot_messages"]
         return data
 
     @classmethod
@@ -183,4 +189,8 @@ class Trajectory:
             system_prompt=data.get("system_prompt"),
             wall_time_s=float(data.get(TIMING_FIELD, 0.0)),
             schema_version=int(data.get("schema_version", SCHEMA_VERSION)),
+            few_shot_messages=tuple(
+                Message(role=m["role"], content=m["content"])
+                for m in data.get("few_shot_messages") or ()
+            ),
         )

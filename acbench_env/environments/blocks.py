@@ -133,7 +133,9 @@ class BlocksWorldEnv(SimulatorEnv[BlocksTask, BlocksState]):
 
     ## Arguments
     ``level`` (``easy``/``medium``/``hard``), ``num_tasks`` (default 100),
-    ``generator_seed``, ``max_steps`` (default per level).
+    ``generator_seed``, ``max_steps`` (default per level), ``few_shot`` (solved episodes of
+    other tasks shown before the task as chat turns, ``info["few_shot_messages"]``;
+    default 1).
 
     ## Difficulty levels
     easy: 3 blocks, 10 steps; medium: 4 blocks, 20 steps; hard: 5 blocks, 30 steps.

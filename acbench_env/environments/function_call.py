@@ -108,26 +108,16 @@ def _shuffle(rng: np.random.Generator, items: list[Any]) -> list[Any]:
     return [items[int(i)] for i in rng.permutation(len(items))]
 
 
+def render_request(functions: tuple[dict[str, Any], ...], request: str) -> str:
+    """One user turn: instructions, the tools offered and the request."""
+    return "\n".join(
+        [INSTRUCTIONS, "", "Tools:", *(json.dumps(f) for f in functions), f"Request: {request}"]
+    )
+
+
 def render(task: FunctionCallTask) -> str:
-    """The observation: instructions, examples, tools and the request."""
-    parts = [INSTRUCTIONS, ""]
-    for i, ex in enumerate(task.examples, 1):
-        parts += [
-            f"### Example {i}",
-            "Tools:",
-            *(json.dumps(f) for f in ex.functions),
-            f"Request: {ex.request}",
-            f"Answer: {ex.answer}",
-            "",
-        ]
-    parts += [
-        "### Task",
-        "Tools:",
-        *(json.dumps(f) for f in task.functions),
-        f"Request: {task.request}",
-        "Answer:",
-    ]
-    return "\n".join(parts)
+    """The observation: instructions, tools and the request (examples are separate turns)."""
+    return render_request(task.functions, task.request)
 
 
 class FunctionCallEnv(TextEnv[FunctionCallTask]):
@@ -173,7 +163,7 @@ class FunctionCallEnv(TextEnv[FunctionCallTask]):
     ``generator_seed``.
 
     ## Difficulty levels
-    0: two examples in the prompt, two distractor tools, parallel calls of one tool;
+    0: two examples (as prior chat turns), two distractor tools, parallel calls of one tool;
     1: one example, three distractors, parallel calls of two tools; 2: no example, five
     distractors.
 
@@ -263,6 +253,9 @@ class FunctionCallEnv(TextEnv[FunctionCallTask]):
     def start(self, task: FunctionCallTask) -> tuple[str, dict[str, Any]]:
         self._sandbox = Sandbox(self._tools[f["name"]] for f in task.functions)
         return render(task), {"category": task.category, "domains": list(task.domains)}
+
+    def examples(self, task: FunctionCallTask) -> tuple[tuple[str, str], ...]:
+        return tuple((render_request(ex.functions, ex.request), ex.answer) for ex in task.examples)
 
     def apply(self, task: FunctionCallTask, action: str) -> StepOutcome:
         parsed = parse_tool_calls(action)

@@ -205,7 +205,9 @@ class HouseholdEnv(SimulatorEnv[HouseholdTask, HouseholdState]):
 
     ## Arguments
     ``level`` (``easy``/``medium``/``hard``), ``num_tasks`` (default 100),
-    ``generator_seed``, ``max_steps`` (default per level).
+    ``generator_seed``, ``max_steps`` (default per level), ``few_shot`` (solved episodes of
+    other tasks shown before the task as chat turns, ``info["few_shot_messages"]``;
+    default 1).
 
     ## Difficulty levels
     easy: one room, 3 receptacles with no doors, 2 objects, pick-and-place only, 10 steps;

@@ -220,14 +220,18 @@ class SimulatorEnv(TextEnv[TaskT], Generic[TaskT, StateT]):
         generator_seed: int = 0,
         max_steps: int | None = None,
         render_mode: str | None = None,
+        few_shot: int = 1,
     ) -> None:
         cfg = level_config(self.levels, level, self.sim_name)
+        if isinstance(few_shot, bool) or not isinstance(few_shot, int) or not 0 <= few_shot <= 3:
+            raise ConfigError(f"few_shot must be an int from 0 to 3, got {few_shot!r}")
         super().__init__(max_steps=max_steps or cfg.max_steps, render_mode=render_mode)
         if num_tasks < 1:
             raise ConfigError(f"num_tasks must be at least 1, got {num_tasks}")
         self.level = level
         self._num_tasks = int(num_tasks)
         self.generator_seed = int(generator_seed)
+        self.few_shot = few_shot
         self._state: StateT | None = None
         self._subgoals: tuple[Subgoal[StateT], ...] = ()
         self._best = 0.0
@@ -305,8 +309,8 @@ class SimulatorEnv(TextEnv[TaskT], Generic[TaskT, StateT]):
             found = self._actions_cache[state] = self.valid_actions(task, state)
         return found
 
-    def listing(self, task: TaskT, state: StateT) -> str:
-        actions = list(self.actions(task, state))
+    def listing(self, task: TaskT, state: StateT, actions: Sequence[str] | None = None) -> str:
+        actions = list(self.actions(task, state) if actions is None else actions)
         shown = actions[: self.max_listed_actions]
         more = len(actions) - len(shown)
         items = [*self.action_templates(task, state), *shown]
@@ -339,11 +343,42 @@ class SimulatorEnv(TextEnv[TaskT], Generic[TaskT, StateT]):
         self._format_failures = 0
         self._plans = {}
         self._actions_cache = {}
+        return self._first_observation(task, state), self._info(task, state)
+
+    def _first_observation(
+        self, task: TaskT, state: StateT, actions: Sequence[str] | None = None
+    ) -> str:
         parts = [self.instructions(task), f"Your task: {self.goal_text(task)}"]
-        parts += [self.render_state(task, state), self.listing(task, state)]
+        parts += [self.render_state(task, state), self.listing(task, state, actions)]
         parts.append("Reply with exactly one action.")
-        observation = "\n".join(p for p in parts if p)
-        return observation, self._info(task, state)
+        return "\n".join(p for p in parts if p)
+
+    def _next_observation(
+        self, task: TaskT, state: StateT, feedback: str, actions: Sequence[str] | None = None
+    ) -> str:
+        parts = [feedback, self.render_state(task, state), self.listing(task, state, actions)]
+        return "\n".join(p for p in parts if p)
+
+    def examples(self, task: TaskT) -> tuple[tuple[str, str], ...]:
+        """``few_shot`` solved episodes of other tasks of the same level: each step's
+        observation and the planner's action, as chat turns."""
+        turns: list[tuple[str, str]] = []
+        index = int(getattr(task, "index", 0))
+        for k in range(self.few_shot):
+            rng = np.random.default_rng([self.generator_seed, index, self.rng_salt, 1 + k])
+            example = self.generate(index, rng)
+            state = self.initial_state(example)
+            # valid_actions directly, not the per-episode memo: it holds this episode's states.
+            actions = self.valid_actions(example, state)
+            observation = self._first_observation(example, state, actions)
+            for act in self.plan(example, state):
+                turns.append((observation, act))
+                parsed = parse_command(act, actions, self.template_verbs)
+                outcome = self.execute(example, state, parsed)
+                state = outcome.state
+                actions = self.valid_actions(example, state)
+                observation = self._next_observation(example, state, outcome.feedback, actions)
+        return tuple(turns)
 
     def apply(self, task: TaskT, action: str) -> StepOutcome:
         state = self.state
@@ -379,8 +414,7 @@ class SimulatorEnv(TextEnv[TaskT], Generic[TaskT, StateT]):
         if terminated:
             observation = feedback + ("\nTask completed." if success else "\nEpisode over.")
         else:
-            parts = [feedback, self.render_state(task, state), self.listing(task, state)]
-            observation = "\n".join(p for p in parts if p)
+            observation = self._next_observation(task, state, feedback)
         return StepOutcome(
             observation=observation,
             reward=self._best - previous,

@@ -201,7 +201,9 @@ class ToolQueryEnv(SimulatorEnv[ToolQueryTask, ToolQueryState]):
 
     ## Arguments
     ``level`` (``easy``/``medium``/``hard``), ``num_tasks`` (default 100),
-    ``generator_seed``, ``max_steps`` (default per level).
+    ``generator_seed``, ``max_steps`` (default per level), ``few_shot`` (solved episodes of
+    other tasks shown before the task as chat turns, ``info["few_shot_messages"]``;
+    default 1).
 
     ## Difficulty levels
     easy: 4 authors, 6 papers, "in which year was <title> published", 6 steps; medium: 8

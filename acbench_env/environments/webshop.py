@@ -205,7 +205,9 @@ class WebShopEnv(SimulatorEnv[WebShopTask, WebShopState]):
 
     ## Arguments
     ``level`` (``easy``/``medium``/``hard``), ``num_tasks`` (default 100),
-    ``generator_seed``, ``max_steps`` (default per level).
+    ``generator_seed``, ``max_steps`` (default per level), ``few_shot`` (solved episodes of
+    other tasks shown before the task as chat turns, ``info["few_shot_messages"]``;
+    default 1).
 
     ## Difficulty levels
     easy: 6 products, 1 distractor, colour only, 8 steps; medium: 20 products, 4

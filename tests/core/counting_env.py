@@ -16,9 +16,10 @@ class CountEnv(TextEnv[int]):
 
     capability = "tool_use"
 
-    def __init__(self, render_mode: str | None = None) -> None:
+    def __init__(self, render_mode: str | None = None, few_shot: int = 0) -> None:
         super().__init__(max_steps=6, render_mode=render_mode)
         self._next = 1
+        self.few_shot = few_shot
 
     @property
     def num_tasks(self) -> int:
@@ -29,6 +30,9 @@ class CountEnv(TextEnv[int]):
 
     def task_id(self, task: int) -> str:
         return f"count-to-{task}"
+
+    def examples(self, task: int) -> list[tuple[str, str]]:
+        return [(f"Example {k}: count to 1. Say 1.", "1") for k in range(self.few_shot)]
 
     def start(self, task: int) -> tuple[str, dict[str, Any]]:
         self._next = 1

@@ -122,6 +122,58 @@ def test_multi_step_conversation_and_batching(tmp_path) -> None:
     assert ("user", "assistant", "user") in seen
 
 
+def test_few_shot_turns_come_first_and_are_recorded(tmp_path) -> None:
+    first_requests: list[list[dict]] = []
+
+    def counter(messages) -> str:
+        if messages[-1]["content"].startswith("Count to"):
+            first_requests.append([dict(m) for m in messages])
+        return str(sum(1 for m in messages[4:] if m["role"] == "assistant") + 1)
+
+    out = tmp_path / "fs.jsonl"
+    res = run_episodes(
+        "acbench_test/Count-v0",
+        LLMPolicyAgent(ScriptedBackend(counter)),
+        episodes=3,
+        seed=0,
+        out=out,
+        env_kwargs={"few_shot": 2},
+        batch_size=3,
+    )
+    shots = [
+        {"role": "user", "content": "Example 0: count to 1. Say 1."},
+        {"role": "assistant", "content": "1"},
+        {"role": "user", "content": "Example 1: count to 1. Say 1."},
+        {"role": "assistant", "content": "1"},
+    ]
+    assert len(first_requests) == 3
+    for messages in first_requests:
+        assert messages[:4] == shots and messages[4]["role"] == "user"
+    assert all(t.success for t in res.trajectories)
+    stored = read_trajectories(out)
+    assert [list(t.few_shot_messages) for t in stored] == [shots] * 3
+    # Without examples the key stays out of the file (older files are unchanged).
+    plain = tmp_path / "plain.jsonl"
+    one = LLMPolicyAgent(ScriptedBackend(lambda messages: "1"))
+    run_episodes("acbench_test/Count-v0", one, episodes=1, seed=0, out=plain)
+    assert "few_shot_messages" not in lines(plain)[0]
+
+
+def test_agent_reset_takes_few_shot_turns() -> None:
+    seen: list[tuple[str, ...]] = []
+
+    def echo(messages) -> str:
+        seen.append(tuple(m["content"] for m in messages))
+        return "ok"
+
+    agent = LLMPolicyAgent(ScriptedBackend(echo))
+    agent.reset(few_shot=[{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}])
+    agent.act("task")
+    agent.reset()
+    agent.act("task 2")
+    assert seen == [("q", "a", "task"), ("task 2",)]
+
+
 def test_truncation_at_max_steps(tmp_path) -> None:
     res = run_episodes(
         "acbench_test/Count-v0",

@@ -94,3 +94,22 @@ def test_env_declares_capability_and_docstring(env_id: str) -> None:
     doc = cls.__doc__ or ""
     for section in ("## Description", "## Task source", "## Version History"):
         assert section in doc, f"{env_id} docstring lacks {section}"
+
+
+@pytest.mark.parametrize("env_id", ALL_ENVS)
+def test_few_shot_turns_are_well_formed_and_leave_the_task_alone(env_id: str) -> None:
+    from acbench_env.core.env import FEW_SHOT_KEY
+
+    env = gymnasium.make(env_id)
+    obs, info = env.reset(seed=5)
+    turns = info.get(FEW_SHOT_KEY, [])
+    assert len(turns) % 2 == 0
+    for k, turn in enumerate(turns):
+        assert turn["role"] == ("user" if k % 2 == 0 else "assistant")
+        assert isinstance(turn["content"], str) and turn["content"].strip()
+    # Examples are a pure function of the task, and building them does not disturb the episode.
+    again_obs, again = env.reset(seed=5)
+    assert again.get(FEW_SHOT_KEY, []) == turns and again_obs == obs
+    _, _, terminated, _, step_info = env.step(env.unwrapped.oracle_action())
+    assert step_info["format_failure"] is False
+    env.close()

@@ -11,7 +11,7 @@ from acbench_env.agents import LLMPolicyAgent
 from acbench_env.agents.backends.scripted import ScriptedBackend
 from acbench_env.core.errors import ConfigError
 from acbench_env.core.runner import run_episodes
-from acbench_env.environments.function_call import CATEGORIES, FunctionCallEnv
+from acbench_env.environments.function_call import CATEGORIES, INSTRUCTIONS, FunctionCallEnv
 from acbench_env.scoring.tool_use import tool_use_summary
 from acbench_env.tools.parsing import parse_tool_calls
 
@@ -49,8 +49,14 @@ def test_difficulty_sets_examples_and_distractors() -> None:
     i = _first(easy, "multiple")
     assert len(easy.get_task(i).examples) == 2 and len(hard.get_task(i).examples) == 0
     assert len(hard.get_task(i).functions) > len(easy.get_task(i).functions)
-    obs, _ = easy.reset(options={"task_index": i})
-    assert "### Example 1" in obs and obs.rstrip().endswith("Answer:")
+    obs, info = easy.reset(options={"task_index": i})
+    # Examples are prior chat turns (request, answer), not part of the observation.
+    turns = info["few_shot_messages"]
+    assert [t["role"] for t in turns] == ["user", "assistant"] * 2
+    assert obs.startswith(INSTRUCTIONS) and obs.endswith(f"Request: {easy.get_task(i).request}")
+    assert all(t["content"].startswith(INSTRUCTIONS) for t in turns[::2])
+    assert [t["content"] for t in turns[1::2]] == [ex.answer for ex in easy.get_task(i).examples]
+    assert "few_shot_messages" not in hard.reset(options={"task_index": i})[1]
     # Examples are solved correctly and never use the task's tools.
     task = easy.get_task(i)
     task_tools = {f["name"] for f in task.functions}

@@ -61,10 +61,13 @@ def test_worfbench_all_subsets_and_upstream_mode() -> None:
 def test_worfbench_few_shot_uses_other_items() -> None:
     env = WorfBenchEnv(few_shot=2, similarity="lexical")
     task = env.get_task(0)
-    assert "Now it's your turn." in task.observation
-    assert env.get_task(1).gold_text.strip() in task.observation
-    assert env.get_task(2).gold_text.strip() in task.observation
-    assert task.gold_text not in task.observation
+    assert task.observation == WorfBenchEnv(similarity="lexical").get_task(0).observation
+    one, two = env.get_task(1), env.get_task(2)
+    assert task.examples == (
+        (one.observation, one.gold_text.strip()),
+        (two.observation, two.gold_text.strip()),
+    )
+    assert all(task.gold_text.strip() != answer for _, answer in task.examples)
 
 
 def test_worfbench_bad_sources_name_the_file(tmp_path) -> None:
@@ -133,12 +136,15 @@ def test_tool_tasks_name_listed_tools() -> None:
 
 
 def test_few_shot_examples() -> None:
-    zero = WorkflowEnv(few_shot=0, similarity="lexical").get_task(3).observation
+    zero = WorkflowEnv(few_shot=0, similarity="lexical").get_task(3)
     two = WorkflowEnv(few_shot=2, similarity="lexical").get_task(3)
-    assert "Example" not in zero and "Now it's your turn" not in zero
-    assert "Example 1:" in two.observation and "Example 2:" in two.observation
-    assert two.gold_text not in two.observation
-    assert two.observation.endswith(zero.split("(n,END)\n\n", 1)[1])
+    # Examples are prior chat turns in the task's own form; the observation is the same.
+    assert zero.examples == () and two.observation == zero.observation
+    assert len(two.examples) == 2
+    header = zero.observation.split("Task: ", 1)[0]
+    for prompt, answer in two.examples:
+        assert prompt.startswith(header) and prompt != two.observation
+        assert answer.startswith("Node:") and answer != two.gold_text
 
 
 def test_scoring_through_the_env() -> None:

@@ -30,7 +30,8 @@ FORMAT_INSTRUCTIONS = (
 
 @dataclass(frozen=True)
 class WorkflowTask:
-    """One workflow-generation task: the prompt and the gold workflow."""
+    """One workflow-generation task: the prompt, the gold workflow and solved examples
+    (``(prompt, answer)`` pairs, shown as prior chat turns)."""
 
     index: int
     task_id: str
@@ -38,6 +39,7 @@ class WorkflowTask:
     gold_text: str
     gold: Workflow
     meta: dict[str, Any] = field(default_factory=dict)
+    examples: tuple[tuple[str, str], ...] = ()
 
 
 def workflow_record(workflow: Workflow | None) -> dict[str, Any] | None:
@@ -85,6 +87,9 @@ class WorkflowEnvBase(TextEnv[WorkflowTask]):
 
     def task_id(self, task: WorkflowTask) -> str:
         return task.task_id
+
+    def examples(self, task: WorkflowTask) -> tuple[tuple[str, str], ...]:
+        return task.examples
 
     def start(self, task: WorkflowTask) -> tuple[str, dict[str, Any]]:
         return task.observation, {

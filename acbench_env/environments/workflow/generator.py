@@ -389,8 +389,9 @@ class WorkflowEnv(WorkflowEnvBase):
     a branch in sequence.
 
     ## Action / Observation
-    Observation: planner instructions, ``few_shot`` solved examples of the same domain and
-    level, then the task (with the tool catalog for tool tasks). Action: the workflow in
+    Observation: planner instructions and the task (with the tool catalog for tool tasks);
+    ``few_shot`` solved examples of the same domain and level, in the same form, come
+    before it as prior chat turns (``info["few_shot_messages"]``). Action: the workflow in
     WorfBench's text format (``Node:`` list, ``Edges:`` pairs; ``1.text``, ``1. text`` and
     ``1: text`` all read) or the JSON form.
 
@@ -476,22 +477,22 @@ class WorkflowEnv(WorkflowEnvBase):
         plan = generate_plan(rng, domain, self.level)
         task_text = render_task(plan, rng)
         unit = " (for tools: one tool call)" if domain == "tools" else ""
-        parts = [INSTRUCTIONS.format(unit=unit), FORMAT_INSTRUCTIONS]
+        header = f"{INSTRUCTIONS.format(unit=unit)}\n\n{FORMAT_INSTRUCTIONS}\n\n"
+        examples = []
         for k in range(self.few_shot):
             ex_rng = np.random.default_rng([self.generator_seed, index, 1 + k])
             example = generate_plan(ex_rng, domain, self.level)
-            parts.append(
-                f"Example {k + 1}:\n{render_task(example, ex_rng)}\n\n"
-                f"Answer:\n{format_workflow(example.workflow)}"
+            examples.append(
+                (header + render_task(example, ex_rng), format_workflow(example.workflow))
             )
-        parts.append(("Now it's your turn.\n" if self.few_shot else "") + task_text)
         gold_text = format_workflow(plan.workflow)
         meta: dict[str, Any] = {"domain": domain, "level": self.level}
         return WorkflowTask(
             index=index,
             task_id=f"workflow-{domain}-l{self.level}-{index}",
-            observation="\n\n".join(parts),
+            observation=header + task_text,
             gold_text=gold_text,
             gold=plan.workflow,
             meta=meta,
+            examples=tuple(examples),
         )

@@ -116,8 +116,8 @@ class WorfBenchEnv(WorkflowEnvBase):
 
     ## Action / Observation
     Observation: the item's prompt turns (WorfBench's planner instructions and the task),
-    joined into one message, optionally preceded by ``few_shot`` solved items of the same
-    file. Action: the workflow in WorfBench's text format (``Node:`` list, ``Edges:``
+    joined into one message; ``few_shot`` solved items of the same file come before it as
+    prior chat turns (``info["few_shot_messages"]``). Action: the workflow in WorfBench's text format (``Node:`` list, ``Edges:``
     pairs; ``1.text``, ``1. text`` and ``1: text`` all read) or the JSON form.
 
     ## Rewards / Metric
@@ -222,19 +222,13 @@ class WorfBenchEnv(WorkflowEnvBase):
         item = self._items[index]
         gold = parse_workflow(item.gold_text).workflow
         assert gold is not None  # checked when the file was loaded
-        observation = item.prompt
-        if self.few_shot:
-            n = len(self._items)
-            shots = [self._items[(index + k) % n] for k in range(1, self.few_shot + 1)]
-            examples = "\n\n".join(
-                f"Example {k}:\n{shot.prompt}\n\nAnswer:\n{shot.gold_text.strip()}"
-                for k, shot in enumerate(shots, start=1)
-            )
-            observation = f"{examples}\n\nNow it's your turn.\n{item.prompt}"
+        n = len(self._items)
+        shots = [self._items[(index + k) % n] for k in range(1, self.few_shot + 1)]
         return WorkflowTask(
             index=index,
             task_id=f"worfbench-{item.subset}-{item.item_id}",
-            observation=observation,
+            observation=item.prompt,
+            examples=tuple((shot.prompt, shot.gold_text.strip()) for shot in shots),
             gold_text=item.gold_text,
             gold=gold,
             meta={"subset": item.subset, "item_id": item.item_id},
