@@ -144,18 +144,21 @@ class ToolMultiTurnEnv(TextEnv[MultiTurnTask]):
         app = self.apps[index % len(self.apps)]
         return generate_task(app, rng, level["calls"], level["distractors"], index)
 
-    def few_shot_messages(self, task: MultiTurnTask) -> list[dict[str, str]]:
-        """Solved episodes of other apps (at this level), as user/assistant turns."""
+    def examples(self, task: MultiTurnTask) -> list[tuple[str, str]]:
+        """Solved episodes of other apps (at this level) as (user turn, assistant turn)
+        pairs: the prompt and the first call, each result and the next call, the last
+        result and ``done``."""
         level = LEVELS[self.difficulty]
         others = [a for a in APP_NAMES if a != task.app]
-        messages: list[dict[str, str]] = []
+        pairs: list[tuple[str, str]] = []
         for k in range(self.few_shot):
             rng = np.random.default_rng([self.generator_seed, self.difficulty, task.index, 1, k])
             example = generate_task(
                 others[(task.index + k) % len(others)], rng, level["calls"], level["distractors"]
             )
-            messages += solved_transcript(example)
-        return messages
+            turns = solved_transcript(example)
+            pairs += [(u["content"], a["content"]) for u, a in zip(turns[::2], turns[1::2])]
+        return pairs
 
     def task_id(self, task: MultiTurnTask) -> str:
         return f"multiturn-d{self.difficulty}-{task.app}-{task.index}"
@@ -167,7 +170,6 @@ class ToolMultiTurnEnv(TextEnv[MultiTurnTask]):
             "app": task.app,
             "difficulty": self.difficulty,
             "required_calls": len(task.instructions),
-            "few_shot_messages": self.few_shot_messages(task),
         }
 
     @property

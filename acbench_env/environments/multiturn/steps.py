@@ -311,16 +311,15 @@ class ToolStepsEnv(TextEnv[StepTask]):
         app = self.apps[(index // len(self.families)) % len(self.apps)]
         return self._build(index, family, app)
 
-    def few_shot_messages(self, task: StepTask) -> list[dict[str, str]]:
-        """Solved tasks of the same family on other apps, as user/assistant turns."""
+    def examples(self, task: StepTask) -> list[tuple[str, str]]:
+        """Solved tasks of the same family on other apps, as (prompt, answer) pairs."""
         family = (task.dimension, task.format)
         others = [a for a in APP_NAMES if a != task.app]
-        messages: list[dict[str, str]] = []
+        pairs = []
         for k in range(self.few_shot):
             example = self._build(task.index + k + 1, family, others[k % len(others)], 1, k)
-            messages.append({"role": "user", "content": example.prompt})
-            messages.append({"role": "assistant", "content": example.answer})
-        return messages
+            pairs.append((example.prompt, example.answer))
+        return pairs
 
     def task_id(self, task: StepTask) -> str:
         fam = task.dimension + (f"-{task.format}" if task.format else "")
@@ -330,7 +329,7 @@ class ToolStepsEnv(TextEnv[StepTask]):
         return {"dimension": task.dimension, "format": task.format, "app": task.app}
 
     def start(self, task: StepTask) -> tuple[str, dict[str, Any]]:
-        return task.prompt, {**self._info(task), "few_shot_messages": self.few_shot_messages(task)}
+        return task.prompt, self._info(task)
 
     def apply(self, task: StepTask, action: str) -> StepOutcome:
         result = score_step(task, action)
