@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import gymnasium
+import numpy as np
 import pytest
 
 from acbench_env.agents import LLMPolicyAgent
@@ -16,7 +17,7 @@ from acbench_env.environments.multiturn.bank import Bank
 from acbench_env.environments.multiturn.booking import Booking, Calendar
 from acbench_env.environments.multiturn.env import LEVELS, ToolMultiTurnEnv
 from acbench_env.environments.multiturn.files import FileSystem
-from acbench_env.environments.multiturn.tasks import APP_NAMES, render_prompt
+from acbench_env.environments.multiturn.tasks import APP_NAMES, get_app, render_prompt
 from acbench_env.scoring.multi_turn import multi_turn_summary
 from acbench_env.tools.parsing import format_calls
 
@@ -298,3 +299,26 @@ def test_scripted_model_through_runner_and_summary() -> None:
     assert overall.app == "all" and overall.episodes == 4
     assert overall.mean_progress == 0.5 and overall.success_rate == 0.0
     assert overall.mean_tool_calls == 1.0
+
+
+def test_random_calls_never_raise_and_failed_calls_change_nothing() -> None:
+    rng = np.random.default_rng(0)
+    values: list[object] = ["docs/todo.txt", "alice", "atlas", "mon", 10, 50, -1, "", None, [1]]
+    for app in APP_NAMES:
+        env = ToolMultiTurnEnv(difficulty=2, apps=[app], end_on_goal=False)
+        for index in range(3):
+            env.reset(options={"task_index": index})
+            tools = {t.name: t for t in (get_app(app).tool(n) for n in env.task.tools)}
+            for _ in range(env.max_steps):
+                name = str(rng.choice([*tools, "nonexistent"]))
+                props = tools[name].parameters["properties"] if name in tools else {"x": {}}
+                args = {p: values[int(rng.integers(len(values)))] for p in props}
+                before = state_hash(_state(env))
+                calls_before = sum(env.sandbox.error_counts.values())
+                obs, reward, terminated, truncated, info = env.step(_call(name, **args))
+                failed = sum(env.sandbox.error_counts.values()) > calls_before
+                assert failed == obs.startswith("Error calling")
+                if failed or name in get_app(app).read_tools:
+                    assert state_hash(_state(env)) == before
+                if terminated or truncated:
+                    break
