@@ -240,7 +240,7 @@ def test_levels_set_calls_distractors_and_examples() -> None:
     _, info = hard.reset(options={"task_index": 0})
     assert "few_shot_messages" not in info and info["required_calls"] == 3
     shots = ToolMultiTurnEnv(difficulty=2, few_shot=2).reset(options={"task_index": 0})[1]
-    assert len(shots["few_shot_messages"]) == 2 * 2 * 4  # two episodes of three calls + done
+    assert len(shots["few_shot_messages"]) == 2 * 2 * 3  # two episodes of three calls
 
 
 def test_few_shot_messages_are_solved_episodes_of_other_apps() -> None:
@@ -249,7 +249,11 @@ def test_few_shot_messages_are_solved_episodes_of_other_apps() -> None:
     messages = info["few_shot_messages"]
     roles = [m["role"] for m in messages]
     assert roles == ["user", "assistant"] * (len(messages) // 2)
-    assert messages[-1]["content"] == "done"
+    # The env ends an episode on reaching the target: the example ends with its last call.
+    assert messages[-1]["content"].startswith("<tool_call>")
+    said_done = ToolMultiTurnEnv(difficulty=1, end_on_goal=False).reset(options={"task_index": 0})
+    assert said_done[1]["few_shot_messages"][-1]["content"] == "done"
+    assert said_done[1]["few_shot_messages"][:-2] == messages
     assert env.task.app not in messages[0]["content"] or "Task:" in messages[0]["content"]
     assert messages[0]["content"] != obs and obs not in messages[0]["content"]
     assert "Example" not in obs  # the observation holds only the instructions and the task

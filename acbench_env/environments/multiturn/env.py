@@ -146,8 +146,9 @@ class ToolMultiTurnEnv(TextEnv[MultiTurnTask]):
 
     def examples(self, task: MultiTurnTask) -> list[tuple[str, str]]:
         """Solved episodes of other apps (at this level) as (user turn, assistant turn)
-        pairs: the prompt and the first call, each result and the next call, the last
-        result and ``done``."""
+        pairs: the prompt and the first call, each result and the next call; with
+        ``end_on_goal=False`` also the last result and ``done`` (otherwise the episode ends
+        at the last call, as the env ends it on reaching the target)."""
         level = LEVELS[self.difficulty]
         others = [a for a in APP_NAMES if a != task.app]
         pairs: list[tuple[str, str]] = []
@@ -156,7 +157,7 @@ class ToolMultiTurnEnv(TextEnv[MultiTurnTask]):
             example = generate_task(
                 others[(task.index + k) % len(others)], rng, level["calls"], level["distractors"]
             )
-            turns = solved_transcript(example)
+            turns = solved_transcript(example, say_done=not self.end_on_goal)
             pairs += [(u["content"], a["content"]) for u, a in zip(turns[::2], turns[1::2])]
         return pairs
 

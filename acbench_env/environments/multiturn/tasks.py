@@ -117,13 +117,20 @@ def render_prompt(task: MultiTurnTask) -> str:
     )
 
 
-def solved_transcript(task: MultiTurnTask) -> list[dict[str, str]]:
-    """``task`` solved by the reference calls, as user/assistant turns (few-shot example)."""
+def solved_transcript(task: MultiTurnTask, *, say_done: bool = True) -> list[dict[str, str]]:
+    """``task`` solved by the reference calls, as user/assistant turns (few-shot example).
+
+    With ``say_done=False`` the transcript ends with the last call, as an episode does when
+    the environment ends it on reaching the target state (a small model imitates the
+    last turn it saw: a transcript ending in ``done`` makes it answer ``done`` at once).
+    """
     app = get_app(task.app)
     sandbox = app.sandbox(task.initial_state, task.tools)
     messages = [{"role": "user", "content": render_prompt(task)}]
-    for ins in task.instructions:
+    for i, ins in enumerate(task.instructions):
         messages.append({"role": "assistant", "content": format_calls([ins.call], "hermes")})
-        messages.append({"role": "user", "content": sandbox.call(ins.call).observation()})
-    messages.append({"role": "assistant", "content": "done"})
+        if say_done or i + 1 < len(task.instructions):
+            messages.append({"role": "user", "content": sandbox.call(ins.call).observation()})
+    if say_done:
+        messages.append({"role": "assistant", "content": "done"})
     return messages
