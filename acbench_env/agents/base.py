@@ -22,12 +22,14 @@ class AgentInput:
 
     ``env`` is the unwrapped environment of the episode (only privileged agents such as
     :class:`~acbench_env.agents.oracle.OracleAgent` look at it); ``seed`` is the
-    per-request sampling seed.
+    per-request sampling seed; ``answer_tokens`` the env's suggested generation budget
+    (``TextEnv.answer_tokens``), used by agents not given one.
     """
 
     messages: tuple[Message, ...]
     env: Any = None
     seed: int | None = None
+    answer_tokens: int | None = None
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,8 @@ class BaseAgent(ABC):
 
     def act(self, observation: str) -> str:
         self._history.append({"role": "user", "content": observation})
-        reply = self.respond([AgentInput(messages=tuple(self._history), env=self._env)])[0]
+        budget = getattr(self._env, "answer_tokens", None)
+        inp = AgentInput(messages=tuple(self._history), env=self._env, answer_tokens=budget)
+        reply = self.respond([inp])[0]
         self._history.append({"role": "assistant", "content": reply.text})
         return reply.text

@@ -10,12 +10,17 @@ from acbench_env.agents.base import AgentInput, AgentReply, BaseAgent
 from acbench_env.core.errors import ConfigError
 from acbench_env.core.types import Message, ModelInfo
 
+#: Generation budget when neither the agent nor the environment sets one.
+DEFAULT_ANSWER_TOKENS = 64
+
 
 class LLMPolicyAgent(BaseAgent):
     """Sends the conversation to a backend, which renders it with the model's chat template.
 
     Greedy decoding by default (``temperature=0``). With sampling, each request carries
     its own seed (from the runner), so the same run seed reproduces the same samples.
+    ``max_new_tokens=None`` (the default) lets each environment set the budget
+    (``TextEnv.answer_tokens``, passed in :class:`AgentInput`; 64 when it says nothing).
 
     ``record_tokens=True`` asks the backend for the prompt's and the completion's token ids
     and the completion's logprobs; the runner then stores them in every
@@ -26,7 +31,7 @@ class LLMPolicyAgent(BaseAgent):
         self,
         backend: Backend,
         *,
-        max_new_tokens: int = 64,
+        max_new_tokens: int | None = None,
         temperature: float = 0.0,
         top_p: float = 1.0,
         system_prompt: str | None = None,
@@ -34,7 +39,7 @@ class LLMPolicyAgent(BaseAgent):
         record_tokens: bool = False,
     ) -> None:
         super().__init__()
-        if max_new_tokens < 1:
+        if max_new_tokens is not None and max_new_tokens < 1:
             raise ConfigError(f"max_new_tokens must be at least 1, got {max_new_tokens}")
         if temperature < 0:
             raise ConfigError(f"temperature must be >= 0, got {temperature}")
@@ -51,7 +56,7 @@ class LLMPolicyAgent(BaseAgent):
     @property
     def info(self) -> ModelInfo:
         decoding: dict[str, Any] = {
-            "max_new_tokens": self.max_new_tokens,
+            "max_new_tokens": "env" if self.max_new_tokens is None else self.max_new_tokens,
             "temperature": self.temperature,
             "top_p": self.top_p,
         }
@@ -69,11 +74,16 @@ class LLMPolicyAgent(BaseAgent):
             return inp.messages
         return ({"role": "system", "content": self.system_prompt}, *inp.messages)
 
+    def _budget(self, inp: AgentInput) -> int:
+        if self.max_new_tokens is not None:
+            return self.max_new_tokens
+        return inp.answer_tokens or DEFAULT_ANSWER_TOKENS
+
     def respond(self, inputs: Sequence[AgentInput]) -> list[AgentReply]:
         requests = [
             GenerationRequest(
                 messages=self._messages(inp),
-                max_new_tokens=self.max_new_tokens,
+                max_new_tokens=self._budget(inp),
                 temperature=self.temperature,
                 top_p=self.top_p,
                 seed=inp.seed,

@@ -82,6 +82,8 @@ class TextEnv(gymnasium.Env[str, str], Generic[TaskT]):
     primary_metric: ClassVar[str] = "score"
     #: Longest action text that is parsed; longer ones are format failures.
     max_action_chars: ClassVar[int] = 100_000
+    #: New tokens a model needs for one good answer; agents use it unless told otherwise.
+    answer_tokens: int = 64
 
     def __init__(
         self,

@@ -167,6 +167,7 @@ def run_episodes(
                     messages=tuple(s.messages),
                     env=s.env.unwrapped,
                     seed=request_seed(s.seed, len(s.steps)),
+                    answer_tokens=getattr(s.env.unwrapped, "answer_tokens", None),
                 )
                 for s in active
             ]

@@ -88,6 +88,7 @@ class BFCLEnv(TextEnv[BFCLItem]):
 
     capability = "tool_use"
     primary_metric = "call_accuracy"
+    answer_tokens = 192
 
     def __init__(
         self,

@@ -111,7 +111,7 @@ class LongGenEnv(TextEnv[LongGenTask]):
 
     ## Action / Observation
     Action: the whole response as text. Observation: the questions, then an
-    acknowledgement. The agent needs enough new tokens (about 12 per question).
+    acknowledgement. The agent needs about 12 new tokens per question (``answer_tokens``).
 
     ## Rewards / Metric
     In-place accuracy: for each question ``k`` the first line labelled ``Answer k:`` is
@@ -159,6 +159,7 @@ class LongGenEnv(TextEnv[LongGenTask]):
         if isinstance(num_tasks, bool) or not isinstance(num_tasks, int) or num_tasks < 1:
             raise ConfigError(f"num_tasks must be a positive int, got {num_tasks!r}")
         self.questions = count
+        self.answer_tokens = 12 * count + 16
         self._num_tasks = num_tasks
         self.generator_seed = int(generator_seed)
 

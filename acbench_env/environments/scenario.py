@@ -74,6 +74,7 @@ class ScenarioEnv(TextEnv[TaskSpec]):
 
     capability = "tool_use"
     primary_metric = "checks_passed"
+    answer_tokens = 128
 
     def __init__(
         self,

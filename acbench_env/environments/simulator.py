@@ -198,6 +198,7 @@ class SimulatorEnv(TextEnv[TaskT], Generic[TaskT, StateT]):
 
     capability = "real_world_application"
     primary_metric = "progress_rate"
+    answer_tokens = 32
     #: Verbs of free-text commands written ``verb[argument]``.
     template_verbs: ClassVar[tuple[str, ...]] = ()
     #: First words of commands that are understood but not applicable now.

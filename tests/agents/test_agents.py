@@ -67,3 +67,29 @@ def test_missing_optional_dependency_names_the_extra(monkeypatch) -> None:
 def test_unknown_backend() -> None:
     with pytest.raises(ConfigError, match="unknown backend"):
         create_backend("nope")
+
+
+def test_generation_budget_comes_from_the_env_unless_set() -> None:
+    from acbench_env.core.runner import run_episodes
+
+    budgets: list[int] = []
+
+    class Recording(ScriptedBackend):
+        def generate(self, requests):
+            budgets.extend(r.max_new_tokens for r in requests)
+            return super().generate(requests)
+
+    def run(**kwargs) -> list[int]:
+        budgets.clear()
+        agent = LLMPolicyAgent(Recording(lambda messages: "look"), **kwargs)
+        run_episodes(
+            "acbench/BlocksWorld-v0", agent, episodes=1, seed=0, env_kwargs={"max_steps": 2}
+        )
+        run_episodes(
+            "acbench/Workflow-v0", agent, episodes=1, seed=0, env_kwargs={"similarity": "lexical"}
+        )
+        return list(budgets)
+
+    assert run() == [32, 32, 256]  # the simulator's and the workflow env's own budgets
+    assert run(max_new_tokens=8) == [8, 8, 8]
+    assert LLMPolicyAgent(Recording(lambda m: "x")).info.decoding["max_new_tokens"] == "env"

@@ -138,12 +138,14 @@ def test_tool_tasks_name_listed_tools() -> None:
 def test_few_shot_examples() -> None:
     zero = WorkflowEnv(few_shot=0, similarity="lexical").get_task(3)
     two = WorkflowEnv(few_shot=2, similarity="lexical").get_task(3)
-    # Examples are prior chat turns in the task's own form; the observation is the same.
-    assert zero.examples == () and two.observation == zero.observation
+    # Examples are prior chat turns; the instructions open the first one only.
+    header = zero.observation[: zero.observation.index("You are a household robot")]
+    assert zero.examples == () and header.startswith("You are a helpful task planner")
+    assert two.observation == zero.observation[len(header) :]
     assert len(two.examples) == 2
-    header = zero.observation.split("Task: ", 1)[0]
+    assert two.examples[0][0].startswith(header) and not two.examples[1][0].startswith(header)
     for prompt, answer in two.examples:
-        assert prompt.startswith(header) and prompt != two.observation
+        assert "Task: " in prompt and prompt != two.observation
         assert answer.startswith("Node:") and answer != two.gold_text
 
 

@@ -75,7 +75,16 @@ class VLLMBackend:
         try:
             self.llm = LLM(**kwargs)
         except Exception as exc:
-            raise BackendError(f"vLLM could not start on {str(model)!r}: {exc}") from exc
+            hint = ""
+            if "initialization failed" in str(exc):
+                # The engine runs in a spawned process, which re-imports __main__; its own
+                # error is only in its log.
+                hint = (
+                    " (the engine's error is in the log above; a script that creates the vllm "
+                    'backend must do it under `if __name__ == "__main__":`, since vLLM starts '
+                    "its engine in a new process that imports the script again)"
+                )
+            raise BackendError(f"vLLM could not start on {str(model)!r}: {exc}{hint}") from exc
         self.model_id = str(model)
         self.path = path
         self.compression = read_fingerprint(path)
@@ -125,7 +134,11 @@ class VLLMBackend:
                     max_tokens=req.max_new_tokens,
                     temperature=req.temperature,
                     top_p=req.top_p if req.temperature > 0 else 1.0,
-                    seed=None if req.seed is None else int(req.seed) % (2**63),
+                    # Greedy decoding ignores the seed; leaving it out keeps vLLM's batch
+                    # on its plain path (a seeded request gets a generator of its own).
+                    seed=None
+                    if req.seed is None or req.temperature == 0
+                    else int(req.seed) % (2**63),
                     logprobs=0 if req.logprobs else None,
                 )
             )

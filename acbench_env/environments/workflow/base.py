@@ -62,6 +62,7 @@ class WorkflowEnvBase(TextEnv[WorkflowTask]):
 
     capability = "workflow_generation"
     primary_metric = "graph_f1"
+    answer_tokens = 256
 
     def __init__(
         self,

@@ -389,9 +389,10 @@ class WorkflowEnv(WorkflowEnvBase):
     a branch in sequence.
 
     ## Action / Observation
-    Observation: planner instructions and the task (with the tool catalog for tool tasks);
-    ``few_shot`` solved examples of the same domain and level, in the same form, come
-    before it as prior chat turns (``info["few_shot_messages"]``). Action: the workflow in
+    Observation: the task (with the tool catalog for tool tasks). ``few_shot`` solved
+    examples of the same domain and level come before it as prior chat turns
+    (``info["few_shot_messages"]``); the planner instructions and the output format open
+    the first turn (the observation itself without examples). Action: the workflow in
     WorfBench's text format (``Node:`` list, ``Edges:`` pairs; ``1.text``, ``1. text`` and
     ``1: text`` all read) or the JSON form.
 
@@ -478,19 +479,21 @@ class WorkflowEnv(WorkflowEnvBase):
         task_text = render_task(plan, rng)
         unit = " (for tools: one tool call)" if domain == "tools" else ""
         header = f"{INSTRUCTIONS.format(unit=unit)}\n\n{FORMAT_INSTRUCTIONS}\n\n"
+        # The instructions (with the format template) open the conversation once: in the
+        # first example's turn, or in the observation without examples. Repeated next to the
+        # task, small models copy the template instead of answering.
         examples = []
         for k in range(self.few_shot):
             ex_rng = np.random.default_rng([self.generator_seed, index, 1 + k])
             example = generate_plan(ex_rng, domain, self.level)
-            examples.append(
-                (header + render_task(example, ex_rng), format_workflow(example.workflow))
-            )
+            prompt = (header if k == 0 else "") + render_task(example, ex_rng)
+            examples.append((prompt, format_workflow(example.workflow)))
         gold_text = format_workflow(plan.workflow)
         meta: dict[str, Any] = {"domain": domain, "level": self.level}
         return WorkflowTask(
             index=index,
             task_id=f"workflow-{domain}-l{self.level}-{index}",
-            observation=header + task_text,
+            observation=task_text if examples else header + task_text,
             gold_text=gold_text,
             gold=plan.workflow,
             meta=meta,
