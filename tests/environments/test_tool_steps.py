@@ -152,3 +152,12 @@ def test_summary_reports_every_dimension_and_format() -> None:
     expected = sum(env.get_task(t.task_index).gold == "success" for t in review) / len(review)
     assert by[("review", None)].mean_score == expected
     assert by[("review", None)].format_failure_rate == 0.0
+
+
+def test_generation_budget_follows_the_family() -> None:
+    env = ToolStepsEnv(difficulty=2)
+    env.reset(options={"task_index": _index(env, "plan")})
+    plan_budget = env.answer_tokens
+    env.reset(options={"task_index": _index(env, "review")})
+    assert env.answer_tokens < 64 < plan_budget
+    assert plan_budget >= 64 * (LEVELS[2]["calls"] + 1)

@@ -106,6 +106,8 @@ class ToolMultiTurnEnv(TextEnv[MultiTurnTask]):
 
     capability = "tool_use"
     primary_metric = "progress"
+    #: One call per turn; the longest (move_booking) is about 60 tokens.
+    answer_tokens = 96
 
     def __init__(
         self,

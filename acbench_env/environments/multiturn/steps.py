@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -268,6 +268,15 @@ class ToolStepsEnv(TextEnv[StepTask]):
 
     capability = "tool_use"
     primary_metric = "step_score"
+    #: Generation budget per family (plan: per call in the task), set at each reset.
+    ANSWER_TOKENS: ClassVar[dict[str, int]] = {
+        "plan": 64,
+        "reason": 64,
+        "retrieve": 24,
+        "understand": 96,
+        "instruct": 96,
+        "review": 16,
+    }
 
     def __init__(
         self,
@@ -329,6 +338,8 @@ class ToolStepsEnv(TextEnv[StepTask]):
         return {"dimension": task.dimension, "format": task.format, "app": task.app}
 
     def start(self, task: StepTask) -> tuple[str, dict[str, Any]]:
+        budget = self.ANSWER_TOKENS[task.dimension]
+        self.answer_tokens = budget * (len(task.gold) + 1) if task.dimension == "plan" else budget
         return task.prompt, self._info(task)
 
     def apply(self, task: StepTask, action: str) -> StepOutcome:
