@@ -135,6 +135,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         rows = write_parquet(result.trajectories, args.parquet)
         print(f"{rows} steps -> {args.parquet}")
     print(format_table(summarize(result.trajectories)))
+    _print_tool_tables(result.trajectories)
     return 0
 
 
@@ -202,6 +203,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         print(json.dumps([s.__dict__ for s in summaries], indent=2))
     else:
         print(format_table(summaries))
+        _print_tool_tables(trajs)
     return 0
 
 
@@ -239,6 +241,21 @@ def cmd_check_determinism(args: argparse.Namespace) -> int:
         )
         return 1
     return 0
+
+
+def _print_tool_tables(trajs: Sequence[Any]) -> None:
+    """Per-app (multi-turn) and per-dimension (step) tool-use tables, when such episodes exist."""
+    from acbench_env.scoring.multi_turn import format_multi_turn_table, multi_turn_summary
+    from acbench_env.scoring.tool_steps import format_tool_steps_table, tool_steps_summary
+
+    multi = multi_turn_summary(trajs)
+    if multi:
+        print("\nmulti-turn tool use (state-checked):")
+        print(format_multi_turn_table(multi))
+    steps = tool_steps_summary(trajs)
+    if steps:
+        print("\ntool-use steps (per dimension and format):")
+        print(format_tool_steps_table(steps))
 
 
 def _csv(text: str, kind: type) -> list[Any]:

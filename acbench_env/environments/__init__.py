@@ -37,3 +37,18 @@ register(
 )
 register(id="acbench/LongDocQA-v0", entry_point="acbench_env.environments.docqa:LongDocQAEnv")
 register(id="acbench/LongGen-v0", entry_point="acbench_env.environments.longgen:LongGenEnv")
+register(
+    id="acbench/ToolMultiTurn-v0",
+    entry_point="acbench_env.environments.multiturn.env:ToolMultiTurnEnv",
+    kwargs={"difficulty": 0},
+)
+register(
+    id="acbench/ToolMultiTurnHard-v0",
+    entry_point="acbench_env.environments.multiturn.env:ToolMultiTurnEnv",
+    kwargs={"difficulty": 2},
+)
+register(
+    id="acbench/ToolSteps-v0",
+    entry_point="acbench_env.environments.multiturn.steps:ToolStepsEnv",
+    kwargs={"difficulty": 0},
+)

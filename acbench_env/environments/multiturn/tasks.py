@@ -1,0 +1,136 @@
+"""Seeded multi-turn tasks over the apps: required calls, offered tools, prompts, examples."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from acbench_env.core.errors import ConfigError
+from acbench_env.environments.multiturn.apps import (
+    App,
+    Instruction,
+    apply_calls,
+    sample_instructions,
+    state_hash,
+)
+from acbench_env.environments.multiturn.bank import bank_app
+from acbench_env.environments.multiturn.booking import booking_app
+from acbench_env.environments.multiturn.files import files_app
+from acbench_env.tools.parsing import format_calls
+
+#: The apps, in a fixed order.
+APP_NAMES = ("files", "booking", "bank")
+
+INSTRUCTIONS = (
+    "You work with {description} through tools. Call one tool per turn by answering with\n"
+    '<tool_call>{{"name": "TOOL", "arguments": {{...}}}}</tool_call>\n'
+    "You then see the result of the call. When the task is complete, answer: done\n"
+    "Tools:\n{tools}\n\n"
+    "Task: {task}"
+)
+
+
+def get_app(name: str) -> App:
+    """The app called ``name`` (one of :data:`APP_NAMES`)."""
+    if name == "files":
+        return files_app()
+    if name == "booking":
+        return booking_app()
+    if name == "bank":
+        return bank_app()
+    raise ConfigError(f"unknown app {name!r}; use one of {APP_NAMES}")
+
+
+def check_apps(apps: Sequence[str] | str) -> tuple[str, ...]:
+    """``apps`` as a non-empty tuple of known app names (else a ConfigError)."""
+    names = (apps,) if isinstance(apps, str) else tuple(apps)
+    bad = [a for a in names if a not in APP_NAMES]
+    if not names or bad:
+        raise ConfigError(f"apps must be a non-empty subset of {APP_NAMES}, got {list(names)}")
+    return names
+
+
+@dataclass(frozen=True)
+class MultiTurnTask:
+    """One task: an app, its initial state, the required calls, the tools offered, the
+    hash of the target state (the initial state after the reference calls)."""
+
+    index: int
+    app: str
+    initial_state: Any
+    instructions: tuple[Instruction, ...]
+    tools: tuple[str, ...]
+    target_hash: str
+
+    @property
+    def request(self) -> str:
+        if len(self.instructions) == 1:
+            return self.instructions[0].text
+        steps = "\n".join(f"{i}. {ins.text}" for i, ins in enumerate(self.instructions, 1))
+        return f"Do these steps in order:\n{steps}"
+
+
+def offered_tools(
+    app: App, needed: Sequence[str], distractors: int, rng: np.random.Generator
+) -> tuple[str, ...]:
+    """The needed tools plus ``distractors`` other tools of the app, in a shuffled order."""
+    need = list(dict.fromkeys(needed))
+    others = [n for n in app.tool_names if n not in need]
+    extra = [others[int(i)] for i in rng.permutation(len(others))][: max(0, distractors)]
+    chosen = need + extra
+    return tuple(chosen[int(i)] for i in rng.permutation(len(chosen)))
+
+
+def generate_task(
+    app_name: str, rng: np.random.Generator, calls: int, distractors: int, index: int = 0
+) -> MultiTurnTask:
+    """A task of ``calls`` required calls on ``app_name``, drawn with ``rng``."""
+    app = get_app(app_name)
+    state = app.initial_state(rng)
+    instructions = sample_instructions(app, rng, state, calls)
+    target = apply_calls(app, state, [ins.call for ins in instructions])
+    tools = offered_tools(app, [ins.call.name for ins in instructions], distractors, rng)
+    return MultiTurnTask(
+        index=index,
+        app=app_name,
+        initial_state=state,
+        instructions=instructions,
+        tools=tools,
+        target_hash=state_hash(target),
+    )
+
+
+def tool_listing(app: App, names: Sequence[str]) -> str:
+    """One JSON tool definition per line."""
+    return "\n".join(json.dumps(app.tool(n).spec()) for n in names)
+
+
+def render_prompt(task: MultiTurnTask) -> str:
+    """The first observation of ``task``: instructions, tools and the request."""
+    app = get_app(task.app)
+    return INSTRUCTIONS.format(
+        description=app.description, tools=tool_listing(app, task.tools), task=task.request
+    )
+
+
+def solved_transcript(task: MultiTurnTask, *, say_done: bool = True) -> list[dict[str, str]]:
+    """``task`` solved by the reference calls, as user/assistant turns (few-shot example).
+
+    With ``say_done=False`` the transcript ends with the last call, as an episode does when
+    the environment ends it on reaching the target state (a small model imitates the
+    last turn it saw: a transcript ending in ``done`` makes it answer ``done`` at once).
+    """
+    app = get_app(task.app)
+    sandbox = app.sandbox(task.initial_state, task.tools)
+    messages = [{"role": "user", "content": render_prompt(task)}]
+    for i, ins in enumerate(task.instructions):
+        messages.append({"role": "assistant", "content": format_calls([ins.call], "hermes")})
+        if say_done or i + 1 < len(task.instructions):
+            messages.append({"role": "user", "content": sandbox.call(ins.call).observation()})
+    if say_done:
+        messages.append({"role": "assistant", "content": "done"})
+    return messages
