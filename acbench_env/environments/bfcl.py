@@ -12,12 +12,11 @@ from acbench_env.core.errors import ConfigError
 from acbench_env.tools.bfcl import (
     BFCL_CATEGORIES,
     BFCLItem,
-    argument_accuracy,
-    check_answer,
+    answer_outcome,
     load_bfcl,
     oracle_calls,
 )
-from acbench_env.tools.parsing import format_calls, parse_tool_calls
+from acbench_env.tools.parsing import format_calls
 from acbench_env.tools.sandbox import Sandbox, Tool
 from acbench_env.tools.schema import bfcl_to_json_schema
 
@@ -140,39 +139,13 @@ class BFCLEnv(TextEnv[BFCLItem]):
         return INSTRUCTIONS.format(functions=functions) + turns, {"category": task.category}
 
     def apply(self, task: BFCLItem, action: str) -> StepOutcome:
-        parsed = parse_tool_calls(action)
-        result = check_answer(
-            task.functions, parsed.calls, task.ground_truth, parse_error=parsed.error
-        )
-        sandbox = Sandbox(to_tool(f) for f in task.functions)
-        for call in parsed.calls or ():
-            sandbox.call(call)
-        score = 1.0 if result.valid else 0.0
-        if parsed.error is not None:
-            obs = f"Your answer could not be parsed: {parsed.error}"
-        else:
-            obs = "Correct." if result.valid else f"Not accepted: {result.message}"
-        return StepOutcome(
-            observation=obs,
-            reward=score,
-            terminated=True,
-            score=score,
-            success=result.valid,
-            parsed_action=parsed.to_dict(),
-            parse_error=parsed.error,
-            info={
-                "category": task.category,
-                "call_format": parsed.format,
-                "call_accuracy": score,
-                "argument_accuracy": argument_accuracy(
-                    task.functions, parsed.calls, task.ground_truth
-                ),
-                "error_category": result.category,
-                "error_type": result.error_type,
-                "error_message": result.message,
-                "num_calls": None if parsed.calls is None else len(parsed.calls),
-                "validation_errors": sum(sandbox.error_counts.values()),
-            },
+        return answer_outcome(
+            task.category,
+            task.functions,
+            task.ground_truth,
+            action,
+            Sandbox(to_tool(f) for f in task.functions),
+            lambda result, _: "Correct." if result.valid else f"Not accepted: {result.message}",
         )
 
     def oracle_action(self) -> str:

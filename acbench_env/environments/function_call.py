@@ -12,8 +12,8 @@ import numpy as np
 from acbench_env.core.env import StepOutcome, TextEnv
 from acbench_env.core.errors import ConfigError
 from acbench_env.environments.tool_domains import TEMPLATES, Answer, ToolTemplate
-from acbench_env.tools.bfcl import argument_accuracy, check_answer, oracle_calls
-from acbench_env.tools.parsing import format_calls, parse_tool_calls
+from acbench_env.tools.bfcl import answer_outcome, oracle_calls
+from acbench_env.tools.parsing import format_calls
 from acbench_env.tools.sandbox import Sandbox, Tool
 
 #: Task categories, as in BFCL.
@@ -258,39 +258,14 @@ class FunctionCallEnv(TextEnv[FunctionCallTask]):
         return tuple((render_request(ex.functions, ex.request), ex.answer) for ex in task.examples)
 
     def apply(self, task: FunctionCallTask, action: str) -> StepOutcome:
-        parsed = parse_tool_calls(action)
-        result = check_answer(
-            task.functions, parsed.calls, task.ground_truth, parse_error=parsed.error
-        )
         sandbox = self._sandbox or Sandbox(self._tools[f["name"]] for f in task.functions)
-        observations = [sandbox.call(c).observation() for c in parsed.calls or ()]
-        arg_acc = argument_accuracy(task.functions, parsed.calls, task.ground_truth)
-        score = 1.0 if result.valid else 0.0
-        if parsed.error is not None:
-            obs = f"Your answer could not be parsed: {parsed.error}"
-        elif not observations:
-            obs = "No tool was called."
-        else:
-            obs = "\n".join(observations)
-        return StepOutcome(
-            observation=obs,
-            reward=score,
-            terminated=True,
-            score=score,
-            success=result.valid,
-            parsed_action=parsed.to_dict(),
-            parse_error=parsed.error,
-            info={
-                "category": task.category,
-                "call_format": parsed.format,
-                "call_accuracy": score,
-                "argument_accuracy": arg_acc,
-                "error_category": result.category,
-                "error_type": result.error_type,
-                "error_message": result.message,
-                "num_calls": None if parsed.calls is None else len(parsed.calls),
-                "validation_errors": sum(sandbox.error_counts.values()),
-            },
+        return answer_outcome(
+            task.category,
+            task.functions,
+            task.ground_truth,
+            action,
+            sandbox,
+            lambda _, results: "\n".join(results) if results else "No tool was called.",
         )
 
     def oracle_action(self) -> str:

@@ -25,15 +25,17 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from acbench_env.core.env import StepOutcome
 from acbench_env.core.errors import ConfigError
-from acbench_env.tools.sandbox import ToolCall
+from acbench_env.tools.parsing import parse_tool_calls
+from acbench_env.tools.sandbox import Sandbox, ToolCall
 
 #: The error categories of a rejected answer.
 ERROR_CATEGORIES = (
@@ -601,3 +603,47 @@ def argument_accuracy(
     if not total:
         return 1.0 if len(used) == len(ground_truth) else 0.0
     return correct / total
+
+
+def answer_outcome(
+    category: str,
+    functions: Sequence[Mapping[str, Any]],
+    ground_truth: Sequence[Mapping[str, Mapping[str, Sequence[Any]]]],
+    action: str,
+    sandbox: Sandbox,
+    feedback: Callable[[CheckResult, list[str]], str],
+) -> StepOutcome:
+    """The one-step outcome of a tool-call answer, with BFCL semantics (shared by
+    ``acbench/BFCL-v0`` and ``acbench/FunctionCall-v0``).
+
+    The calls run in ``sandbox`` (which validates their arguments); ``feedback`` turns the
+    check and the tool results into the observation of a parsed answer.
+    """
+    parsed = parse_tool_calls(action)
+    result = check_answer(functions, parsed.calls, ground_truth, parse_error=parsed.error)
+    results = [sandbox.call(c).observation() for c in parsed.calls or ()]
+    score = 1.0 if result.valid else 0.0
+    if parsed.error is not None:
+        observation = f"Your answer could not be parsed: {parsed.error}"
+    else:
+        observation = feedback(result, results)
+    return StepOutcome(
+        observation=observation,
+        reward=score,
+        terminated=True,
+        score=score,
+        success=result.valid,
+        parsed_action=parsed.to_dict(),
+        parse_error=parsed.error,
+        info={
+            "category": category,
+            "call_format": parsed.format,
+            "call_accuracy": score,
+            "argument_accuracy": argument_accuracy(functions, parsed.calls, ground_truth),
+            "error_category": result.category,
+            "error_type": result.error_type,
+            "error_message": result.message,
+            "num_calls": None if parsed.calls is None else len(parsed.calls),
+            "validation_errors": sum(sandbox.error_counts.values()),
+        },
+    )
