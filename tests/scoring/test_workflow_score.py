@@ -14,6 +14,7 @@ from acbench_env.scoring.workflow import (
     parse_workflow,
     parse_workflow_upstream,
     score_workflow,
+    score_workflows,
 )
 from tests.conftest import SHARED_DATA
 
@@ -152,6 +153,114 @@ def test_bad_arguments_raise_clear_errors() -> None:
         score_workflow(CHAIN, "no workflow here", similarity="lexical")
     with pytest.raises(ConfigError, match="similarity"):
         score_workflow(CHAIN, CHAIN, similarity="word2vec")
+
+
+DUPLICATED_GOLD = (
+    "Node:\n1: go to countertop\n2: take candle from countertop\n3: go to cabinet\n"
+    "4: put candle in/on cabinet\n5: go to countertop\n6: take another candle from countertop\n"
+    "Edges: (START,1) (1,2) (2,3) (3,4) (4,5) (5,6) (6,END)"
+)
+# "go to countertop" is written once verbatim (the second visit) and once reworded.
+DUPLICATED_PRED = (
+    "Node:\n1: go over to countertop\n2: take candle from countertop\n3: go to cabinet\n"
+    "4: put candle in/on cabinet\n5: go to countertop\n6: take another candle from countertop\n"
+    "Edges: (START,1) (1,2) (2,3) (3,4) (4,5) (5,6) (6,END)"
+)
+
+
+# Both visits reworded: each is exactly as similar to either gold visit.
+DUPLICATED_PRED_REWORDED = DUPLICATED_PRED.replace("5: go to countertop", "5: go on to countertop")
+
+
+@pytest.mark.parametrize("pred", [DUPLICATED_PRED, DUPLICATED_PRED_REWORDED])
+def test_a_step_listed_twice_pairs_in_order(pred: str) -> None:
+    result = lexical(pred, DUPLICATED_GOLD)
+    # Pairing the second visit with the gold's first visit would invert the order.
+    assert result["matched_nodes"] == 6 and result["ordered_matches"] == 6
+    assert result["node_f1"] == 1.0 and result["graph_f1"] == 1.0
+
+
+class NoisyLexical(LexicalSimilarity):
+    """Lexical similarity plus the ~1e-7 noise that embedding batches add."""
+
+    def __init__(self, seed: int) -> None:
+        super().__init__()
+        self.rng = random.Random(seed)
+        self.name = "noisy"
+
+    def matrix(self, a, b):  # noqa: ANN001, ANN201
+        m = super().matrix(a, b)
+        return m + [[self.rng.uniform(-3e-7, 3e-7) for _ in b] for _ in a]
+
+
+@pytest.mark.parametrize("mode", ["fixed", "upstream"])
+def test_scores_do_not_depend_on_similarity_noise(mode: str) -> None:
+    cases = [(DUPLICATED_PRED, DUPLICATED_GOLD), (DUPLICATED_GOLD, DUPLICATED_PRED)]
+    cases += [(DUPLICATED_PRED_REWORDED, DUPLICATED_GOLD)]
+    cases += [(p, g) for p, g in BATCH_PAIRS if isinstance(g, str)]
+    runs = [
+        [score_workflow(p, g, mode, similarity=NoisyLexical(seed)) for p, g in cases]  # type: ignore[arg-type]
+        for seed in range(8)
+    ]
+    assert all(run == runs[0] for run in runs)
+
+
+# ---------------------------------------------------------------------- many pairs at once
+BATCH_PAIRS = [
+    (CHAIN, CHAIN),
+    (CHAIN_RENUMBERED, CHAIN),
+    ("Node:\n1: boil water\n2: steep green tea\nEdges: (START,1) (1,2) (2,END)", CHAIN),
+    ("no workflow here", PARALLEL),
+    (PARALLEL_RENUMBERED, parse_workflow(PARALLEL).workflow),
+    ("Node:\n1: Feed the cat.\nEdges: (START,1) (1,END)", PARALLEL),
+]
+
+
+class PrefetchingLexical(LexicalSimilarity):
+    """The lexical backend with an ``embed`` hook that records what is prefetched."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.log: list[tuple[str, list[str]]] = []
+
+    def embed(self, texts):  # noqa: ANN001, ANN201
+        self.log.append(("embed", list(texts)))
+
+    def matrix(self, a, b):  # noqa: ANN001, ANN201
+        self.log.append(("matrix", [*a, *b]))
+        return super().matrix(a, b)
+
+
+@pytest.mark.parametrize("mode", ["fixed", "upstream"])
+def test_score_workflows_equals_scoring_each_pair(mode: str) -> None:
+    expected = [lexical(p, g, mode) for p, g in BATCH_PAIRS]  # type: ignore[arg-type]
+    got = score_workflows(BATCH_PAIRS, mode, similarity="lexical")  # type: ignore[arg-type]
+    assert got == expected
+    assert got[3]["node_f1"] == 0.0 and got[0]["graph_f1"] == 1.0
+
+
+@pytest.mark.parametrize("mode", ["fixed", "upstream"])
+def test_score_workflows_embeds_every_needed_text_once_before_scoring(mode: str) -> None:
+    backend = PrefetchingLexical()
+    got = score_workflows(BATCH_PAIRS, mode, similarity=backend)  # type: ignore[arg-type]
+    assert got == [lexical(p, g, mode) for p, g in BATCH_PAIRS]  # type: ignore[arg-type]
+    kinds = [kind for kind, _ in backend.log]
+    assert kinds[0] == "embed" and kinds.count("embed") == 1
+    prefetched = backend.log[0][1]
+    assert len(prefetched) == len(set(prefetched))
+    asked = {t for kind, texts in backend.log[1:] for t in texts}
+    assert asked <= set(prefetched)  # nothing the scorer needs is left out
+    assert "boil water" in prefetched and "Feed the cat." in prefetched
+    if mode == "fixed":  # texts with an identical partner need no similarity at all
+        replay = PrefetchingLexical()
+        score_workflows([(CHAIN, CHAIN), (PARALLEL_RENUMBERED, PARALLEL)], similarity=replay)
+        assert replay.log == []
+
+
+def test_score_workflows_rejects_a_bad_mode_and_takes_an_empty_list() -> None:
+    with pytest.raises(ConfigError, match="mode"):
+        score_workflows([(CHAIN, CHAIN)], "strict")  # type: ignore[arg-type]
+    assert score_workflows([], similarity=PrefetchingLexical()) == []
 
 
 # ---------------------------------------------------------------------- upstream quirks

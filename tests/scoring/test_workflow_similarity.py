@@ -14,6 +14,7 @@ from acbench_env.scoring.workflow import (
     embedding_available,
     resolve_similarity,
     score_workflow,
+    score_workflows,
 )
 from acbench_env.scoring.workflow import similarity as sim_module
 
@@ -102,3 +103,35 @@ def test_embedding_similarity_matches_paraphrases_and_caches(monkeypatch) -> Non
     result = score_workflow(pred_wf, gold_wf, similarity="embedding")
     assert result["matched_nodes"] == 2 and result["graph_f1"] == 1.0
     assert result["similarity"] == "embedding:all-MiniLM-L6-v2"
+
+
+@needs_embedding
+@pytest.mark.slow
+def test_score_workflows_embeds_all_pairs_in_one_pass(monkeypatch) -> None:
+    golds = [
+        "Node:\n1: Boil water in the kettle.\n2: Pour the hot water over a tea bag.\n"
+        "Edges: (START,1) (1,2) (2,END)",
+        "Node:\n1: Search flights to Oslo.\n2: Search hotels in Oslo.\n3: Email the plan to Ana.\n"
+        "Edges: (START,1) (START,2) (1,3) (2,3) (3,END)",
+    ]
+    preds = [
+        "Node:\n1.Use the kettle to boil some water\n2.Pour the boiling water onto a tea bag\n"
+        "Edges: (START,1) (1,2) (2,END)",
+        "Node:\n1: Look up hotels in Oslo\n2: Find flights to Oslo\n3: Mail Ana the travel plan\n"
+        "Edges: (START,1) (START,2) (1,3) (2,3) (3,END)",
+    ]
+    pairs = list(zip(preds, golds))
+    sim = EmbeddingSimilarity()  # a fresh cache, so every text is encoded here
+    calls: list[int] = []
+    original = sim._encode
+
+    def counting(texts: list[str]) -> np.ndarray:
+        calls.append(len(texts))
+        return original(texts)
+
+    monkeypatch.setattr(sim, "_encode", counting)
+    got = score_workflows(pairs, similarity=sim)
+    assert calls == [10]  # all ten node texts, one model pass
+    assert got == [score_workflow(p, g, similarity=sim) for p, g in pairs]
+    assert calls == [10]
+    assert [r["graph_f1"] for r in got] == [1.0, 1.0]

@@ -1,6 +1,6 @@
 """Workflow generation scoring: parse workflows into graphs and compute node / graph F1.
 
-:func:`score_workflow` is the entry point; see :mod:`acbench_env.scoring.workflow.score`
+:func:`score_workflow` is the entry point (:func:`score_workflows` for many pairs at once); see :mod:`acbench_env.scoring.workflow.score`
 for the metric and :mod:`acbench_env.scoring.workflow.upstream` for the reference
 (bug-compatible) mode. Nothing heavy is imported here: the embedding model loads on the
 first similarity that needs it.
@@ -23,6 +23,7 @@ from acbench_env.scoring.workflow.score import (
     ordered_matches,
     score_fixed,
     score_workflow,
+    score_workflows,
 )
 from acbench_env.scoring.workflow.similarity import (
     EmbeddingSimilarity,
@@ -54,4 +55,5 @@ __all__ = [
     "resolve_similarity",
     "score_fixed",
     "score_workflow",
+    "score_workflows",
 ]

@@ -4,9 +4,12 @@
 
 1. **Matching.** Predicted and gold nodes (``START``/``END`` always excluded) are paired
    one-to-one. Nodes whose normalised texts are identical are paired first (the k-th
-   occurrence of a text in the prediction with its k-th occurrence in the gold); the rest
-   by a maximum-weight bipartite matching (networkx) over the pairs whose similarity is
-   above ``threshold`` (cosine of sentence embeddings, or the lexical fallback).
+   occurrence of a text in the prediction with its k-th occurrence in the gold, for texts
+   listed as often in both); the rest by a maximum-weight bipartite matching (networkx)
+   over the pairs whose similarity, rounded to 4 decimals, is above ``threshold`` (cosine
+   of sentence embeddings, or the lexical fallback). Ties between equally good matchings
+   go to the pairs closest in relative list position, so the score of a pair never
+   depends on what else was scored before it.
 2. **Node F1.** ``correct`` is the longest run of matched predicted nodes, in the
    predicted execution order (the topological order of the predicted graph that keeps
    the listed order wherever its edges allow: the listed order itself when that is
@@ -29,8 +32,8 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Sequence
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
 import networkx as nx
@@ -46,9 +49,11 @@ from acbench_env.scoring.workflow.graph import (
     parse_workflow_upstream,
 )
 from acbench_env.scoring.workflow.similarity import (
+    SIMILARITY_DECIMALS,
     SimilarityBackend,
     normalize_text,
     resolve_similarity,
+    rounded_matrix,
 )
 from acbench_env.scoring.workflow.upstream import score_upstream
 
@@ -72,6 +77,23 @@ def f1(precision: float, recall: float) -> float:
     return 0.0 if precision + recall <= 0 else 2 * precision * recall / (precision + recall)
 
 
+def _exact_pairs(pred_keys: Sequence[str], gold_keys: Sequence[str]) -> dict[int, int]:
+    """Pairs of identical normalised texts: the k-th occurrence in the prediction with the
+    k-th in the gold, for each text listed as many times in both. A text listed a different
+    number of times is left to the similarity matching, which can see which occurrences
+    line up."""
+    pred_count, gold_count = Counter(pred_keys), Counter(gold_keys)
+    gold_by_text: dict[str, list[int]] = defaultdict(list)
+    for j, key in enumerate(gold_keys):
+        if pred_count[key] == gold_count[key]:
+            gold_by_text[key].append(j)
+    return {
+        i: gold_by_text[key].pop(0)
+        for i, key in enumerate(pred_keys)
+        if pred_count[key] == gold_count[key]
+    }
+
+
 def match_nodes(
     pred: Sequence[str],
     gold: Sequence[str],
@@ -80,29 +102,33 @@ def match_nodes(
 ) -> dict[int, int]:
     """One-to-one matching of predicted to gold node indices (fixed mode, step 1).
 
-    Identical normalised texts pair first, in order of occurrence; the remaining nodes are
-    paired by a maximum-weight matching over similarities above ``threshold``. Only the
-    remaining texts are passed to ``similarity``, so an exact replay needs no model.
+    Identical normalised texts pair first, in order of occurrence, where a text is listed
+    as often in both; the remaining nodes are paired by a maximum-weight matching over
+    similarities above ``threshold`` (identical texts count 1.0). Similarities are rounded
+    (:func:`~acbench_env.scoring.workflow.similarity.rounded_matrix`) and ties between
+    equally good matchings go to the one whose pairs sit closest in relative list
+    position, so duplicated steps (``go to countertop`` twice) pair in order and the
+    result never depends on numeric noise. Only the remaining texts are passed to
+    ``similarity``, so an exact replay needs no model.
     """
-    mapping: dict[int, int] = {}
-    gold_by_text: dict[str, list[int]] = defaultdict(list)
-    for j, text in enumerate(gold):
-        gold_by_text[normalize_text(text)].append(j)
-    for i, text in enumerate(pred):
-        queue = gold_by_text.get(normalize_text(text))
-        if queue:
-            mapping[i] = queue.pop(0)
+    pred_keys = [normalize_text(t) for t in pred]
+    gold_keys = [normalize_text(t) for t in gold]
+    mapping = _exact_pairs(pred_keys, gold_keys)
     rest_pred = [i for i in range(len(pred)) if i not in mapping]
     used = set(mapping.values())
     rest_gold = [j for j in range(len(gold)) if j not in used]
     if not rest_pred or not rest_gold:
         return mapping
-    scores = similarity.matrix([pred[i] for i in rest_pred], [gold[j] for j in rest_gold])
+    scores = rounded_matrix(similarity, [pred[i] for i in rest_pred], [gold[j] for j in rest_gold])
+    # Below the rounding step in total, so it only decides between equal-score matchings.
+    tie_unit = 10.0**-SIMILARITY_DECIMALS / (2 * (len(pred) + len(gold) + 1))
     g = nx.Graph()
     for a, i in enumerate(rest_pred):
         for b, j in enumerate(rest_gold):
-            if scores[a, b] > threshold:
-                g.add_edge(("p", i), ("g", j), weight=float(scores[a, b]))
+            score = 1.0 if pred_keys[i] == gold_keys[j] else float(scores[a, b])
+            if score > threshold:
+                offset = abs((i + 0.5) / len(pred) - (j + 0.5) / len(gold))
+                g.add_edge(("p", i), ("g", j), weight=score + tie_unit * (1.0 - offset))
     if g.number_of_edges() == 0:
         return mapping
     for u, v in nx.max_weight_matching(g):
@@ -280,3 +306,64 @@ def score_workflow(
     result.update(score_fixed(pred_wf, gold_wf, backend, float(threshold)))
     result["parse_error"] = None
     return result
+
+
+def _texts_to_embed(pred: Sequence[str], gold: Sequence[str], mode: Mode) -> list[str]:
+    """The node texts :func:`score_workflow` passes to the similarity backend (fixed mode
+    leaves out the texts :func:`match_nodes` pairs by identity)."""
+    if mode == "upstream":
+        return [*pred, *gold]
+    pred_keys = [normalize_text(t) for t in pred]
+    gold_keys = [normalize_text(t) for t in gold]
+    exact = _exact_pairs(pred_keys, gold_keys)
+    used = set(exact.values())
+    return [t for i, t in enumerate(pred) if i not in exact] + [
+        t for j, t in enumerate(gold) if j not in used
+    ]
+
+
+def _node_texts(x: str | Workflow, mode: Mode) -> list[str]:
+    if mode == "upstream":
+        graph = parse_workflow_upstream(_as_text(x))
+        return list(graph.nodes) if graph is not None else []
+    if isinstance(x, Workflow):
+        return list(x.nodes)
+    parsed = parse_workflow(x)
+    return list(parsed.workflow.nodes) if parsed.workflow is not None else []
+
+
+def score_workflows(
+    pairs: Iterable[tuple[str | Workflow, str | Workflow]],
+    mode: Mode = "fixed",
+    *,
+    similarity: str | SimilarityBackend = "auto",
+    threshold: float = DEFAULT_THRESHOLD,
+    progress: bool = False,
+) -> list[dict[str, Any]]:
+    """Score many ``(predicted, gold)`` pairs; the same results as calling
+    :func:`score_workflow` on each, in order.
+
+    With an embedding backend (one that has ``embed(texts)``), every node text that needs
+    a similarity is embedded first in one pass, sorted by length across all pairs, so the
+    model runs on fuller, less padded batches than pair by pair. ``progress`` shows a
+    progress bar over the pairs.
+    """
+    if mode not in MODES:
+        raise ConfigError(f"mode must be one of {MODES}, got {mode!r}")
+    items = list(pairs)
+    backend = resolve_similarity(similarity)
+    embed = getattr(backend, "embed", None)
+    if callable(embed) and items:
+        texts: list[str] = []
+        for pred, gold in items:
+            texts += _texts_to_embed(_node_texts(pred, mode), _node_texts(gold, mode), mode)
+        if texts:
+            embed(list(dict.fromkeys(texts)))
+    from tqdm.auto import tqdm
+
+    return [
+        score_workflow(pred, gold, mode, similarity=backend, threshold=threshold)
+        for pred, gold in tqdm(
+            items, desc="scoring workflows", unit="workflow", disable=not progress
+        )
+    ]

@@ -217,6 +217,23 @@ class EmbeddingSimilarity:
         return np.maximum(ea.astype(np.float64) @ eb.astype(np.float64).T, 0.0)
 
 
+#: Similarities are rounded to this many decimals before node matching.
+SIMILARITY_DECIMALS = 4
+
+
+def rounded_matrix(similarity: SimilarityBackend, a: Sequence[str], b: Sequence[str]) -> np.ndarray:
+    """``similarity.matrix(a, b)`` rounded to :data:`SIMILARITY_DECIMALS` decimals.
+
+    An embedding depends on the batch it was computed in at the 1e-7 level (the matrix
+    kernels block differently for different batch shapes), so without rounding two equal
+    similarities (a text listed twice) can come out unequal, and which of several equally
+    good matchings wins would depend on what else was scored in the same process.
+    """
+    if not a or not b:
+        return np.zeros((len(a), len(b)), dtype=np.float64)
+    return np.round(np.asarray(similarity.matrix(a, b), dtype=np.float64), SIMILARITY_DECIMALS)
+
+
 @lru_cache(maxsize=1)
 def _embedding_installed() -> bool:
     """:func:`embedding_available`, checked once per process (``"auto"`` is hot)."""

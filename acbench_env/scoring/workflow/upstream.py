@@ -26,7 +26,7 @@ import networkx as nx
 import numpy as np
 
 from acbench_env.scoring.workflow.graph import END, START, UpstreamGraph
-from acbench_env.scoring.workflow.similarity import SimilarityBackend
+from acbench_env.scoring.workflow.similarity import SimilarityBackend, rounded_matrix
 
 ZERO = {"precision": 0.0, "recall": 0.0, "f1_score": 0.0}
 #: Gold graphs with at least this many nodes (START/END included) are not expanded.
@@ -41,8 +41,10 @@ def match_node(
     threshold: float,
 ) -> dict[int, int]:
     """``match_node``: max-weight matching over pairs with similarity above ``threshold``;
-    predicted nodes without a partner map to ``-1``."""
-    scores = similarity.matrix(list(pred_nodes), list(gt_nodes))
+    predicted nodes without a partner map to ``-1``. Similarities are rounded
+    (:func:`~acbench_env.scoring.workflow.similarity.rounded_matrix`), so that a tie between
+    equally good matchings is broken the same way in every run."""
+    scores = rounded_matrix(similarity, list(pred_nodes), list(gt_nodes))
     g = nx.Graph()
     for i in range(len(pred_nodes)):
         for j in range(len(gt_nodes)):
