@@ -1,9 +1,10 @@
 """Workflow generation scoring: parse workflows into graphs and compute node / graph F1.
 
-:func:`score_workflow` is the entry point (:func:`score_workflows` for many pairs at once); see :mod:`acbench_env.scoring.workflow.score`
-for the metric and :mod:`acbench_env.scoring.workflow.upstream` for the reference
-(bug-compatible) mode. Nothing heavy is imported here: the embedding model loads on the
-first similarity that needs it.
+:func:`score_workflow` is the entry point (:func:`score_workflows` for many pairs at
+once); see :mod:`acbench_env.scoring.workflow.score` for the metric and
+:mod:`acbench_env.scoring.workflow.upstream` for the reference (bug-compatible) mode.
+Nothing heavy is imported here: the embedding model loads on the first similarity that
+needs it.
 """
 
 from acbench_env.scoring.workflow.graph import (
