@@ -12,25 +12,13 @@ stored as float32), each with an ``acbench_compression.json`` metadata file.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 from pathlib import Path
 
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from acbench_env.core.models import resolve_model, sha256_file
-
-
-def weights_sha256(model_dir: Path) -> str:
-    files = sorted(
-        p for pat in ("*.safetensors", "pytorch_model*.bin") for p in model_dir.glob(pat)
-    )
-    digest = hashlib.sha256()
-    for f in files:
-        digest.update(f.name.encode())
-        digest.update(sha256_file(f).encode())
-    return digest.hexdigest()
+from acbench_env.core.models import resolve_model, weights_sha256
 
 
 def _block_linears(model: torch.nn.Module) -> list[torch.nn.Linear]:

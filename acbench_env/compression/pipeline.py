@@ -19,7 +19,6 @@ folder only when complete, so a failed run leaves no checkpoint that looks valid
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import importlib.metadata
 import json
 import logging
@@ -48,7 +47,7 @@ from acbench_env.core.errors import (
     ModelNotFoundError,
     OutputExistsError,
 )
-from acbench_env.core.models import resolve_model, sha256_file
+from acbench_env.core.models import resolve_model, weights_sha256
 
 logger = logging.getLogger(__name__)
 
@@ -425,17 +424,6 @@ def _write_quantized(
     compressor.update_config(str(out))
 
 
-def _weights_sha256(model_dir: Path) -> str:
-    files = sorted(
-        p for pat in ("*.safetensors", "pytorch_model*.bin") for p in model_dir.glob(pat)
-    )
-    digest = hashlib.sha256()
-    for f in files:
-        digest.update(f.name.encode())
-        digest.update(sha256_file(f).encode())
-    return digest.hexdigest()
-
-
 def _versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
     for pkg in ("acbench-env", "torch", "transformers", "compressed-tensors", "safetensors"):
@@ -538,7 +526,7 @@ def compress(
         if config.needs_calibration
         else None
     )
-    source_sha = _weights_sha256(path)
+    source_sha = weights_sha256(path)
     logger.info("compressing %s with %s", model, config.method)
     qparams = compress_model_in_place(
         hf_model, config, calib, batch_size=batch_size, progress=progress

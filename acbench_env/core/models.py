@@ -71,6 +71,25 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+#: The weight files of a model folder, as :func:`weights_sha256` hashes them.
+WEIGHT_PATTERNS = ("*.safetensors", "pytorch_model*.bin")
+
+
+def weight_files(model_dir: Path) -> list[Path]:
+    """The weight files of ``model_dir``, sorted."""
+    return sorted(p for pat in WEIGHT_PATTERNS for p in model_dir.glob(pat))
+
+
+def weights_sha256(model_dir: Path) -> str:
+    """sha256 over a model folder's weight files (the name and content hash of each), as
+    compression metadata records it in ``source_model_sha256``."""
+    digest = hashlib.sha256()
+    for f in weight_files(model_dir):
+        digest.update(f.name.encode())
+        digest.update(sha256_file(f).encode())
+    return digest.hexdigest()
+
+
 def convert_gguf(gguf_path: Path, out_dir: Path) -> None:
     """Dequantize a GGUF checkpoint into a safetensors model folder (model + tokenizer).
 

@@ -308,11 +308,9 @@ def weights_fingerprint(model_dir: Path) -> str:
     Hashing a model takes seconds to minutes, so the result is cached in the per-user cache
     keyed by the files' paths, sizes and modification times.
     """
-    from acbench_env.core.models import cache_dir, sha256_file
+    from acbench_env.core.models import cache_dir, weight_files, weights_sha256
 
-    files = sorted(
-        p for pat in ("*.safetensors", "pytorch_model*.bin") for p in model_dir.glob(pat)
-    )
+    files = weight_files(model_dir)
     key = hashlib.sha256(
         json.dumps(
             [[str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns] for f in files]
@@ -321,11 +319,7 @@ def weights_fingerprint(model_dir: Path) -> str:
     cache = cache_dir() / "fingerprints" / f"{key}.txt"
     if cache.is_file():
         return cache.read_text().strip()
-    digest = hashlib.sha256()
-    for f in files:
-        digest.update(f.name.encode())
-        digest.update(sha256_file(f).encode())
-    value = digest.hexdigest()
+    value = weights_sha256(model_dir)
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache.with_suffix(f".{os.getpid()}.tmp")

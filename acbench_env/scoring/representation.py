@@ -91,15 +91,22 @@ def _average_ranks(values: np.ndarray) -> np.ndarray:
     return ranks
 
 
+def _paired(x: Any, y: Any, what: str) -> tuple[np.ndarray, np.ndarray]:
+    """``x`` and ``y`` as flat float vectors of one length (else a ConfigError naming
+    ``what``)."""
+    a = np.asarray(x, dtype=np.float64).ravel()
+    b = np.asarray(y, dtype=np.float64).ravel()
+    if a.shape != b.shape:
+        raise ConfigError(f"{what} needs equal lengths, got {a.size} and {b.size}")
+    return a, b
+
+
 def kendall_tau(x: Any, y: Any) -> float:
     """Kendall's tau-b between two equally long score vectors (``nan`` if either is constant).
 
     Identical orderings give 1, reversed orderings -1; ties are handled as in tau-b.
     """
-    a = np.asarray(x, dtype=np.float64).ravel()
-    b = np.asarray(y, dtype=np.float64).ravel()
-    if a.shape != b.shape:
-        raise ConfigError(f"kendall_tau needs equal lengths, got {a.size} and {b.size}")
+    a, b = _paired(x, y, "kendall_tau")
     if a.size < 2:
         return float("nan")
     da = np.sign(a[:, None] - a[None, :])
@@ -116,10 +123,7 @@ def kendall_tau(x: Any, y: Any) -> float:
 
 def spearman_rho(x: Any, y: Any) -> float:
     """Spearman's rho (Pearson correlation of average ranks; ``nan`` if either is constant)."""
-    a = np.asarray(x, dtype=np.float64).ravel()
-    b = np.asarray(y, dtype=np.float64).ravel()
-    if a.shape != b.shape:
-        raise ConfigError(f"spearman_rho needs equal lengths, got {a.size} and {b.size}")
+    a, b = _paired(x, y, "spearman_rho")
     if a.size < 2:
         return float("nan")
     ra, rb = _average_ranks(a), _average_ranks(b)

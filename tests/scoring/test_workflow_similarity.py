@@ -59,6 +59,19 @@ def test_embedding_request_without_model_names_the_package(monkeypatch) -> None:
         resolve_similarity("embedding")
 
 
+def count_encodes(monkeypatch, sim: EmbeddingSimilarity) -> list[int]:  # noqa: ANN001
+    """Record the number of texts of each model call ``sim`` makes from now on."""
+    calls: list[int] = []
+    original = sim._encode
+
+    def counting(texts: list[str]) -> np.ndarray:
+        calls.append(len(texts))
+        return original(texts)
+
+    monkeypatch.setattr(sim, "_encode", counting)
+    return calls
+
+
 @needs_embedding
 @pytest.mark.slow
 def test_embedding_similarity_matches_paraphrases_and_caches(monkeypatch) -> None:
@@ -79,14 +92,7 @@ def test_embedding_similarity_matches_paraphrases_and_caches(monkeypatch) -> Non
     assert vectors.shape == (2, 384)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
 
-    calls: list[int] = []
-    original = sim._encode
-
-    def counting(texts: list[str]) -> np.ndarray:
-        calls.append(len(texts))
-        return original(texts)
-
-    monkeypatch.setattr(sim, "_encode", counting)
+    calls = count_encodes(monkeypatch, sim)
     sim.matrix(pred, gold)
     assert calls == []  # every text cached
     sim.matrix(pred + ["A brand new sentence."], gold)
@@ -122,14 +128,7 @@ def test_score_workflows_embeds_all_pairs_in_one_pass(monkeypatch) -> None:
     ]
     pairs = list(zip(preds, golds))
     sim = EmbeddingSimilarity()  # a fresh cache, so every text is encoded here
-    calls: list[int] = []
-    original = sim._encode
-
-    def counting(texts: list[str]) -> np.ndarray:
-        calls.append(len(texts))
-        return original(texts)
-
-    monkeypatch.setattr(sim, "_encode", counting)
+    calls = count_encodes(monkeypatch, sim)
     got = score_workflows(pairs, similarity=sim)
     assert calls == [10]  # all ten node texts, one model pass
     assert got == [score_workflow(p, g, similarity=sim) for p, g in pairs]
