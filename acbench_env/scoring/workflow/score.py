@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import networkx as nx
@@ -77,21 +78,42 @@ def f1(precision: float, recall: float) -> float:
     return 0.0 if precision + recall <= 0 else 2 * precision * recall / (precision + recall)
 
 
-def _exact_pairs(pred_keys: Sequence[str], gold_keys: Sequence[str]) -> dict[int, int]:
-    """Pairs of identical normalised texts: the k-th occurrence in the prediction with the
-    k-th in the gold, for each text listed as many times in both. A text listed a different
-    number of times is left to the similarity matching, which can see which occurrences
-    line up."""
+@dataclass(frozen=True)
+class _ExactSplit:
+    """Normalised texts, the pairs of identical texts, and the indices left over."""
+
+    pred_keys: list[str]
+    gold_keys: list[str]
+    mapping: dict[int, int]
+    rest_pred: list[int]
+    rest_gold: list[int]
+
+
+def _split_exact(pred: Sequence[str], gold: Sequence[str]) -> _ExactSplit:
+    """Pair identical normalised texts: the k-th occurrence in the prediction with the k-th
+    in the gold, for each text listed as many times in both. A text listed a different
+    number of times is left over for the similarity matching, which can see which
+    occurrences line up."""
+    pred_keys = [normalize_text(t) for t in pred]
+    gold_keys = [normalize_text(t) for t in gold]
     pred_count, gold_count = Counter(pred_keys), Counter(gold_keys)
     gold_by_text: dict[str, list[int]] = defaultdict(list)
     for j, key in enumerate(gold_keys):
         if pred_count[key] == gold_count[key]:
             gold_by_text[key].append(j)
-    return {
+    mapping = {
         i: gold_by_text[key].pop(0)
         for i, key in enumerate(pred_keys)
         if pred_count[key] == gold_count[key]
     }
+    used = set(mapping.values())
+    return _ExactSplit(
+        pred_keys,
+        gold_keys,
+        mapping,
+        [i for i in range(len(pred)) if i not in mapping],
+        [j for j in range(len(gold)) if j not in used],
+    )
 
 
 def match_nodes(
@@ -111,12 +133,9 @@ def match_nodes(
     result never depends on numeric noise. Only the remaining texts are passed to
     ``similarity``, so an exact replay needs no model.
     """
-    pred_keys = [normalize_text(t) for t in pred]
-    gold_keys = [normalize_text(t) for t in gold]
-    mapping = _exact_pairs(pred_keys, gold_keys)
-    rest_pred = [i for i in range(len(pred)) if i not in mapping]
-    used = set(mapping.values())
-    rest_gold = [j for j in range(len(gold)) if j not in used]
+    split = _split_exact(pred, gold)
+    pred_keys, gold_keys, mapping = split.pred_keys, split.gold_keys, split.mapping
+    rest_pred, rest_gold = split.rest_pred, split.rest_gold
     if not rest_pred or not rest_gold:
         return mapping
     scores = rounded_matrix(similarity, [pred[i] for i in rest_pred], [gold[j] for j in rest_gold])
@@ -309,27 +328,28 @@ def score_workflow(
 
 
 def _texts_to_embed(pred: Sequence[str], gold: Sequence[str], mode: Mode) -> list[str]:
-    """The node texts :func:`score_workflow` passes to the similarity backend (fixed mode
-    leaves out the texts :func:`match_nodes` pairs by identity)."""
+    """The node texts :func:`score_workflow` passes to the similarity backend."""
     if mode == "upstream":
         return [*pred, *gold]
-    pred_keys = [normalize_text(t) for t in pred]
-    gold_keys = [normalize_text(t) for t in gold]
-    exact = _exact_pairs(pred_keys, gold_keys)
-    used = set(exact.values())
-    return [t for i, t in enumerate(pred) if i not in exact] + [
-        t for j, t in enumerate(gold) if j not in used
-    ]
+    split = _split_exact(pred, gold)
+    if not split.rest_pred or not split.rest_gold:
+        return []
+    return [pred[i] for i in split.rest_pred] + [gold[j] for j in split.rest_gold]
 
 
 def _node_texts(x: str | Workflow, mode: Mode) -> list[str]:
     if mode == "upstream":
         graph = parse_workflow_upstream(_as_text(x))
         return list(graph.nodes) if graph is not None else []
+    return list(x.nodes) if isinstance(x, Workflow) else []
+
+
+def _parsed(x: str | Workflow) -> str | Workflow:
+    """``x`` parsed where it parses; the text as it is (for its error) where not."""
     if isinstance(x, Workflow):
-        return list(x.nodes)
-    parsed = parse_workflow(x)
-    return list(parsed.workflow.nodes) if parsed.workflow is not None else []
+        return x
+    workflow = parse_workflow(x).workflow
+    return x if workflow is None else workflow
 
 
 def score_workflows(
@@ -351,6 +371,8 @@ def score_workflows(
     if mode not in MODES:
         raise ConfigError(f"mode must be one of {MODES}, got {mode!r}")
     items = list(pairs)
+    if mode == "fixed":  # parse once, here, for both the prefetch and the scoring
+        items = [(_parsed(pred), _parsed(gold)) for pred, gold in items]
     backend = resolve_similarity(similarity)
     embed = getattr(backend, "embed", None)
     if callable(embed) and items:
