@@ -28,7 +28,7 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -52,6 +52,19 @@ class AppState(Protocol):
     def view(self) -> dict[str, Any]:
         """The canonical flat form: ``{key: JSON value}``."""
         ...
+
+
+_FrozenT = TypeVar("_FrozenT", bound="FrozenState")
+
+
+class FrozenState:
+    """Base of the app state dataclasses (frozen, made of tuples, strings and numbers only):
+    a deep copy is the value itself, so a sandbox's copy of its initial state costs nothing."""
+
+    __slots__ = ()
+
+    def __deepcopy__(self: _FrozenT, memo: dict[int, Any]) -> _FrozenT:
+        return self
 
 
 def canonical_json(view: Mapping[str, Any]) -> str:
