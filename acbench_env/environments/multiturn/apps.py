@@ -149,8 +149,9 @@ def changes_between(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict
 
 def sample_instructions(
     app: App, rng: np.random.Generator, state: Any, n: int
-) -> tuple[Instruction, ...]:
-    """``n`` independent required calls starting from ``state`` (see the module docstring)."""
+) -> tuple[tuple[Instruction, ...], Any]:
+    """``n`` independent required calls starting from ``state`` (see the module docstring),
+    and the state after them (the target state of a task)."""
     out: list[Instruction] = []
     used: set[str] = set()
     current = state
@@ -175,14 +176,7 @@ def sample_instructions(
         used |= set(changed)
         out.append(Instruction(text=text, call=call, changes=tuple(changed.items())))
         current = after
-    return tuple(out)
-
-
-def apply_calls(app: App, state: Any, calls: Sequence[ToolCall]) -> Any:
-    """The state after running ``calls`` in order (failed calls change nothing)."""
-    for call in calls:
-        state, _ = run_call(app, state, call)
-    return state
+    return tuple(out), current
 
 
 def pick(rng: np.random.Generator, options: Sequence[Any]) -> Any:

@@ -121,7 +121,8 @@ def _review_case(
             if not result.ok:
                 return bad, result.observation(), "error"
         return None
-    for other in sample_instructions(app, rng, state, 3):
+    others, _ = sample_instructions(app, rng, state, 3)
+    for other in others:
         if other.call.name != call.name or other.call.arguments != call.arguments:
             _, result = run_call(app, state, other.call)
             return other.call, result.observation(), "wrong"

@@ -13,7 +13,6 @@ from acbench_env.core.errors import ConfigError
 from acbench_env.environments.multiturn.apps import (
     App,
     Instruction,
-    apply_calls,
     sample_instructions,
     state_hash,
 )
@@ -91,8 +90,7 @@ def generate_task(
     """A task of ``calls`` required calls on ``app_name``, drawn with ``rng``."""
     app = get_app(app_name)
     state = app.initial_state(rng)
-    instructions = sample_instructions(app, rng, state, calls)
-    target = apply_calls(app, state, [ins.call for ins in instructions])
+    instructions, target = sample_instructions(app, rng, state, calls)
     tools = offered_tools(app, [ins.call.name for ins in instructions], distractors, rng)
     return MultiTurnTask(
         index=index,
