@@ -159,8 +159,7 @@ class ToolMultiTurnEnv(TextEnv[MultiTurnTask]):
             example = generate_task(
                 others[(task.index + k) % len(others)], rng, level["calls"], level["distractors"]
             )
-            turns = solved_transcript(example, say_done=not self.end_on_goal)
-            pairs += [(u["content"], a["content"]) for u, a in zip(turns[::2], turns[1::2])]
+            pairs += solved_transcript(example, say_done=not self.end_on_goal)
         return pairs
 
     def task_id(self, task: MultiTurnTask) -> str:

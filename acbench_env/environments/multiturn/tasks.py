@@ -115,8 +115,10 @@ def render_prompt(task: MultiTurnTask) -> str:
     )
 
 
-def solved_transcript(task: MultiTurnTask, *, say_done: bool = True) -> list[dict[str, str]]:
-    """``task`` solved by the reference calls, as user/assistant turns (few-shot example).
+def solved_transcript(task: MultiTurnTask, *, say_done: bool = True) -> list[tuple[str, str]]:
+    """``task`` solved by the reference calls, as (user turn, assistant turn) pairs (a
+    few-shot example): the prompt and the first call, each result and the next call, and
+    the last result and ``done``.
 
     With ``say_done=False`` the transcript ends with the last call, as an episode does when
     the environment ends it on reaching the target state (a small model imitates the
@@ -124,11 +126,12 @@ def solved_transcript(task: MultiTurnTask, *, say_done: bool = True) -> list[dic
     """
     app = get_app(task.app)
     sandbox = app.sandbox(task.initial_state, task.tools)
-    messages = [{"role": "user", "content": render_prompt(task)}]
+    request = render_prompt(task)
+    pairs: list[tuple[str, str]] = []
     for i, ins in enumerate(task.instructions):
-        messages.append({"role": "assistant", "content": format_calls([ins.call], "hermes")})
+        pairs.append((request, format_calls([ins.call], "hermes")))
         if say_done or i + 1 < len(task.instructions):
-            messages.append({"role": "user", "content": sandbox.call(ins.call).observation()})
+            request = sandbox.call(ins.call).observation()
     if say_done:
-        messages.append({"role": "assistant", "content": "done"})
-    return messages
+        pairs.append((request, "done"))
+    return pairs
