@@ -177,8 +177,3 @@ def sample_instructions(
         out.append(Instruction(text=text, call=call, changes=tuple(changed.items())))
         current = after
     return tuple(out), current
-
-
-def pick(rng: np.random.Generator, options: Sequence[Any]) -> Any:
-    """One element of ``options``, drawn with ``rng``."""
-    return options[int(rng.integers(len(options)))]

@@ -19,8 +19,8 @@ from acbench_env.environments.multiturn.apps import (
     FrozenState,
     InvariantError,
     bounded,
-    pick,
 )
+from acbench_env.environments.sampling import pick
 from acbench_env.tools.sandbox import Tool, ToolCall
 
 

@@ -19,8 +19,8 @@ from acbench_env.environments.multiturn.apps import (
     App,
     FrozenState,
     InvariantError,
-    pick,
 )
+from acbench_env.environments.sampling import pick
 from acbench_env.tools.sandbox import Tool, ToolCall
 
 _PATH = re.compile(r"^[A-Za-z0-9_\-]+(?:/[A-Za-z0-9_\-.]+)*$")

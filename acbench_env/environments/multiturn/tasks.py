@@ -19,6 +19,7 @@ from acbench_env.environments.multiturn.apps import (
 from acbench_env.environments.multiturn.bank import bank_app
 from acbench_env.environments.multiturn.booking import booking_app
 from acbench_env.environments.multiturn.files import files_app
+from acbench_env.environments.sampling import shuffle
 from acbench_env.tools.parsing import format_calls
 
 #: The apps, in a fixed order.
@@ -79,9 +80,8 @@ def offered_tools(
     """The needed tools plus ``distractors`` other tools of the app, in a shuffled order."""
     need = list(dict.fromkeys(needed))
     others = [n for n in app.tool_names if n not in need]
-    extra = [others[int(i)] for i in rng.permutation(len(others))][: max(0, distractors)]
-    chosen = need + extra
-    return tuple(chosen[int(i)] for i in rng.permutation(len(chosen)))
+    extra = shuffle(rng, others)[: max(0, distractors)]
+    return tuple(shuffle(rng, need + extra))
 
 
 def generate_task(
