@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +14,7 @@ from acbench_env.environments.sampling import shuffle
 from acbench_env.environments.tool_domains import TEMPLATES, Answer, ToolTemplate
 from acbench_env.tools.bfcl import answer_outcome, oracle_calls
 from acbench_env.tools.parsing import format_calls
-from acbench_env.tools.sandbox import Sandbox, Tool
+from acbench_env.tools.sandbox import Sandbox, Tool, spec_listing
 
 #: Task categories, as in BFCL.
 CATEGORIES = ("single", "multiple", "parallel", "irrelevance")
@@ -107,9 +106,8 @@ def generate(
 
 def render_request(functions: tuple[dict[str, Any], ...], request: str) -> str:
     """One user turn: instructions, the tools offered and the request."""
-    return "\n".join(
-        [INSTRUCTIONS, "", "Tools:", *(json.dumps(f) for f in functions), f"Request: {request}"]
-    )
+    listing = [spec_listing(functions)] if functions else []
+    return "\n".join([INSTRUCTIONS, "", "Tools:", *listing, f"Request: {request}"])
 
 
 def render(task: FunctionCallTask) -> str:

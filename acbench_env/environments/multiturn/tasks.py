@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +20,7 @@ from acbench_env.environments.multiturn.booking import booking_app
 from acbench_env.environments.multiturn.files import files_app
 from acbench_env.environments.sampling import shuffle
 from acbench_env.tools.parsing import format_calls
+from acbench_env.tools.sandbox import spec_listing
 
 #: The apps, in a fixed order.
 APP_NAMES = ("files", "booking", "bank")
@@ -104,7 +104,7 @@ def generate_task(
 
 def tool_listing(app: App, names: Sequence[str]) -> str:
     """One JSON tool definition per line."""
-    return "\n".join(json.dumps(app.tool(n).spec()) for n in names)
+    return spec_listing(app.tool(n).spec() for n in names)
 
 
 def render_prompt(task: MultiTurnTask) -> str:
