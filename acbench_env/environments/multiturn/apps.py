@@ -72,9 +72,14 @@ def canonical_json(view: Mapping[str, Any]) -> str:
     return json.dumps(dict(view), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def view_hash(view: Mapping[str, Any]) -> str:
+    """SHA-256 (hex) of the canonical JSON of ``view``."""
+    return hashlib.sha256(canonical_json(view).encode("utf-8")).hexdigest()
+
+
 def state_hash(state: AppState) -> str:
     """SHA-256 (hex) of the canonical JSON of ``state.view()``."""
-    return hashlib.sha256(canonical_json(state.view()).encode("utf-8")).hexdigest()
+    return view_hash(state.view())
 
 
 def bounded(t: Tool, constraints: Mapping[str, Mapping[str, Any]]) -> Tool:

@@ -9,7 +9,7 @@ import numpy as np
 
 from acbench_env.core.env import StepOutcome
 from acbench_env.core.errors import ConfigError
-from acbench_env.environments.multiturn.apps import STATE_KEY, state_hash
+from acbench_env.environments.multiturn.apps import STATE_KEY, view_hash
 from acbench_env.environments.multiturn.base import AppTaskEnv, check_difficulty
 from acbench_env.environments.multiturn.tasks import (
     APP_NAMES,
@@ -171,7 +171,7 @@ class ToolMultiTurnEnv(AppTaskEnv[MultiTurnTask]):
         state = self.sandbox.state[STATE_KEY]
         view = state.view()
         done = [ins.holds(view) for ins in task.instructions]
-        current = state_hash(state)
+        current = view_hash(view)
         counts = self.sandbox.error_counts
         info = {
             "app": task.app,
