@@ -111,7 +111,6 @@ class TextEnv(gymnasium.Env[str, str], Generic[TaskT]):
         self._done = False
         self._last_observation = ""
         self._task_cache: dict[int, TaskT] = {}
-        self._few_shot_cache: dict[int, list[Message]] = {}
 
     # ------------------------------------------------------------------ subclass API
     @property
@@ -169,13 +168,6 @@ class TextEnv(gymnasium.Env[str, str], Generic[TaskT]):
             self._task_cache[index] = self.make_task(index)
         return self._task_cache[index]
 
-    def _few_shot(self, index: int, task: TaskT) -> list[Message]:
-        """The few-shot turns of task ``index``, built once per env instance (examples are a
-        pure function of the task). Callers must copy before handing them out."""
-        if index not in self._few_shot_cache:
-            self._few_shot_cache[index] = few_shot_turns(self.examples(task))
-        return self._few_shot_cache[index]
-
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[str, dict[str, Any]]:
@@ -194,9 +186,9 @@ class TextEnv(gymnasium.Env[str, str], Generic[TaskT]):
         observation, extra = self.start(task)
         self._last_observation = observation
         info = {**self._base_info(), **copy.deepcopy(extra)}
-        shots = self._few_shot(index, task)
+        shots = self.examples(task)
         if shots:
-            info[FEW_SHOT_KEY] = [dict(m) for m in shots]
+            info[FEW_SHOT_KEY] = few_shot_turns(shots)
         return observation, info
 
     def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:

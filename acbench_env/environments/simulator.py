@@ -29,7 +29,6 @@ import numpy as np
 
 from acbench_env.core.env import StepOutcome, TextEnv
 from acbench_env.core.errors import ConfigError
-from acbench_env.core.types import Message
 
 TaskT = TypeVar("TaskT")
 StateT = TypeVar("StateT", bound=Hashable)
@@ -241,8 +240,6 @@ class SimulatorEnv(TextEnv[TaskT], Generic[TaskT, StateT]):
         self._format_failures = 0
         self._plans: dict[StateT, tuple[str, ...]] = {}
         self._actions_cache: dict[StateT, tuple[str, ...]] = {}
-        # Per task index: the entries that building the examples added to the action memo.
-        self._example_actions: dict[int, list[tuple[StateT, tuple[str, ...]]]] = {}
 
     @property
     def num_tasks(self) -> int:
@@ -383,22 +380,6 @@ class SimulatorEnv(TextEnv[TaskT], Generic[TaskT, StateT]):
                 actions = self.valid_actions(example, state)
                 observation = self._next_observation(example, state, outcome.feedback, actions)
         return tuple(turns)
-
-    def _few_shot(self, index: int, task: TaskT) -> list[Message]:
-        # Building the examples can memoise actions of example states in this episode's
-        # memo (an ``execute`` that reads :meth:`actions`). The turns are built once per
-        # task; the memo entries they added are put back on every reset, so an episode
-        # sees the same memo as when the examples were built afresh.
-        if index in self._example_actions:
-            for state, acts in self._example_actions[index]:
-                self._actions_cache.setdefault(state, acts)
-            return super()._few_shot(index, task)
-        before = set(self._actions_cache)
-        turns = super()._few_shot(index, task)
-        self._example_actions[index] = [
-            (state, acts) for state, acts in self._actions_cache.items() if state not in before
-        ]
-        return turns
 
     def apply(self, task: TaskT, action: str) -> StepOutcome:
         state = self.state
