@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from acbench_env.tools.bfcl import (
     oracle_calls,
 )
 from acbench_env.tools.parsing import format_calls
-from acbench_env.tools.sandbox import Sandbox, Tool
+from acbench_env.tools.sandbox import Sandbox, Tool, spec_listing
 from acbench_env.tools.schema import bfcl_to_json_schema
 
 INSTRUCTIONS = (
@@ -134,7 +133,7 @@ class BFCLEnv(TextEnv[BFCLItem]):
         return task.id
 
     def start(self, task: BFCLItem) -> tuple[str, dict[str, Any]]:
-        functions = "\n".join(json.dumps(f) for f in task.functions)
+        functions = spec_listing(task.functions)
         turns = "\n".join(f"{m.get('role', 'user')}: {m.get('content', '')}" for m in task.messages)
         return INSTRUCTIONS.format(functions=functions) + turns, {"category": task.category}
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,10 +10,11 @@ import numpy as np
 
 from acbench_env.core.env import StepOutcome, TextEnv
 from acbench_env.core.errors import ConfigError
+from acbench_env.environments.sampling import shuffle
 from acbench_env.environments.tool_domains import TEMPLATES, Answer, ToolTemplate
 from acbench_env.tools.bfcl import answer_outcome, oracle_calls
 from acbench_env.tools.parsing import format_calls
-from acbench_env.tools.sandbox import Sandbox, Tool
+from acbench_env.tools.sandbox import Sandbox, Tool, spec_listing
 
 #: Task categories, as in BFCL.
 CATEGORIES = ("single", "multiple", "parallel", "irrelevance")
@@ -78,7 +78,7 @@ def generate(
 ) -> tuple[str, list[ToolTemplate], list[dict[str, Answer]], tuple[str, ...]]:
     """(request, offered tools, ground truth, domains) for one task of ``category``."""
     pool = [t for t in TEMPLATES if t.domain not in exclude]
-    order = [pool[int(i)] for i in rng.permutation(len(pool))]
+    order = shuffle(rng, pool)
     main = order[0]
     others = [t for t in order[1:] if t.domain != main.domain]
     if category == "irrelevance":
@@ -104,15 +104,10 @@ def generate(
     return question, offered, [{main.name: answer}], (main.domain,)
 
 
-def _shuffle(rng: np.random.Generator, items: list[Any]) -> list[Any]:
-    return [items[int(i)] for i in rng.permutation(len(items))]
-
-
 def render_request(functions: tuple[dict[str, Any], ...], request: str) -> str:
     """One user turn: instructions, the tools offered and the request."""
-    return "\n".join(
-        [INSTRUCTIONS, "", "Tools:", *(json.dumps(f) for f in functions), f"Request: {request}"]
-    )
+    listing = [spec_listing(functions)] if functions else []
+    return "\n".join([INSTRUCTIONS, "", "Tools:", *listing, f"Request: {request}"])
 
 
 def render(task: FunctionCallTask) -> str:
@@ -218,13 +213,13 @@ class FunctionCallEnv(TextEnv[FunctionCallTask]):
         request, offered, gt, domains = generate(
             rng, category, level["distractors"], bool(level["mixed_parallel"])
         )
-        functions = tuple(_spec(t) for t in _shuffle(rng, offered))
+        functions = tuple(_spec(t) for t in shuffle(rng, offered))
         examples = []
         ex_rng = np.random.default_rng([self.generator_seed, self.difficulty, index, 1])
         used = frozenset(t.domain for t in offered) | frozenset(domains)
         # Example categories are drawn independently of the task's (distinct while they
         # last), so the examples show the formats without revealing the task's category.
-        ex_cats = [CATEGORIES[int(i)] for i in ex_rng.permutation(len(CATEGORIES))]
+        ex_cats = shuffle(ex_rng, CATEGORIES)
         for k in range(self.few_shot):
             ex_cat = ex_cats[k % len(ex_cats)]
             ex_req, ex_offered, ex_gt, _ = generate(
@@ -234,7 +229,7 @@ class FunctionCallEnv(TextEnv[FunctionCallTask]):
                 bool(level["mixed_parallel"]),
                 exclude=used,
             )
-            ex_functions = tuple(_spec(t) for t in _shuffle(ex_rng, ex_offered))
+            ex_functions = tuple(_spec(t) for t in shuffle(ex_rng, ex_offered))
             answer = format_calls(oracle_calls(ex_functions, ex_gt), "hermes")
             examples.append(Example(ex_functions, ex_req, answer))
         return FunctionCallTask(

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from acbench_env.environments.sampling import pick
+
 _ADJECTIVES = (
     "quiet",
     "patient",
@@ -141,10 +143,6 @@ _COMMENTS = (
 )
 
 
-def _pick(rng: np.random.Generator, items: tuple[str, ...]) -> str:
-    return items[int(rng.integers(len(items)))]
-
-
 def _article(word: str) -> str:
     return "An" if word[0] in "aeiou" else "A"
 
@@ -153,23 +151,23 @@ def sentence(rng: np.random.Generator) -> str:
     """One filler sentence."""
     form = int(rng.integers(5))
     adj, subj, verb, obj = (
-        _pick(rng, _ADJECTIVES),
-        _pick(rng, _SUBJECTS),
-        _pick(rng, _VERBS),
-        _pick(rng, _OBJECTS),
+        pick(rng, _ADJECTIVES),
+        pick(rng, _SUBJECTS),
+        pick(rng, _VERBS),
+        pick(rng, _OBJECTS),
     )
     if form == 0:
-        return f"The {adj} {subj} {verb} the {obj} {_pick(rng, _PLACES)}."
+        return f"The {adj} {subj} {verb} the {obj} {pick(rng, _PLACES)}."
     if form == 1:
-        return f"{_pick(rng, _TIMES).capitalize()}, the {subj} {verb} a {obj}."
+        return f"{pick(rng, _TIMES).capitalize()}, the {subj} {verb} a {obj}."
     if form == 2:
-        return f"{_article(adj)} {adj} {subj} {verb} the {obj} {_pick(rng, _TIMES)}."
+        return f"{_article(adj)} {adj} {subj} {verb} the {obj} {pick(rng, _TIMES)}."
     if form == 3:
         return (
-            f"The {subj} who lived {_pick(rng, _PLACES)} {verb} the {adj} {obj}, "
-            f"and the {_pick(rng, _SUBJECTS)} {_pick(rng, _VERBS)} it later."
+            f"The {subj} who lived {pick(rng, _PLACES)} {verb} the {adj} {obj}, "
+            f"and the {pick(rng, _SUBJECTS)} {pick(rng, _VERBS)} it later."
         )
-    return _pick(rng, _COMMENTS)
+    return pick(rng, _COMMENTS)
 
 
 def sentences(rng: np.random.Generator, min_words: int) -> list[str]:

@@ -12,8 +12,9 @@ import numpy as np
 from acbench_env.core.env import StepOutcome, TextEnv
 from acbench_env.core.errors import ConfigError
 from acbench_env.core.models import TokenCounter
-from acbench_env.environments import haystack, longctx
+from acbench_env.environments import longctx
 from acbench_env.environments.longctx import RESERVED_TOKENS
+from acbench_env.environments.sampling import pick
 
 __all__ = ["RESERVED_TOKENS", "NeedleEnv", "NeedleTask", "build_task", "normalize", "parse_number"]
 
@@ -103,7 +104,7 @@ def build_task(
     ``limit`` and a ``truncation`` policy (see :mod:`acbench_env.environments.longctx`), a
     longer document is cut to ``limit`` tokens and the cut is recorded.
     """
-    key = f"{haystack._pick(rng, _KEY_FIRST)}-{haystack._pick(rng, _KEY_SECOND)}"
+    key = f"{pick(rng, _KEY_FIRST)}-{pick(rng, _KEY_SECOND)}"
     value = str(int(rng.integers(1_000_000, 10_000_000)))
     needle = f"The special magic number for {key} is {value}."
     question = (

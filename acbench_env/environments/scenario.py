@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import Any
 from acbench_env.core.env import StepOutcome, TextEnv
 from acbench_env.core.errors import ConfigError
 from acbench_env.tools.parsing import format_calls, parse_tool_calls
-from acbench_env.tools.sandbox import Sandbox, Tool, ToolCall
+from acbench_env.tools.sandbox import Sandbox, Tool, ToolCall, spec_listing
 from acbench_env.tools.scenario import (
     Scenario,
     TaskSpec,
@@ -118,7 +117,7 @@ class ScenarioEnv(TextEnv[TaskSpec]):
         self._sandbox = Sandbox(tools, self.scenario.initial_state)
         self._format_failures = 0
         header = (self.scenario.instructions + "\n\n") if self.scenario.instructions else ""
-        listing = "\n".join(json.dumps(t.spec()) for t in tools)
+        listing = spec_listing(t.spec() for t in tools)
         return header + INSTRUCTIONS.format(tools=listing) + f"Task: {task.request}", {
             "scenario": self.scenario.name
         }

@@ -16,6 +16,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from acbench_env.environments.sampling import pick
+
 Answer = dict[str, list[Any]]
 
 
@@ -184,16 +186,12 @@ _LANGS = ("French", "German", "Spanish", "Italian", "Japanese")
 _PHRASES = ("good morning", "thank you very much", "where is the station", "see you tomorrow")
 
 
-def _pick(rng: np.random.Generator, options: tuple[Any, ...]) -> Any:
-    return options[int(rng.integers(len(options)))]
-
-
 def _date(rng: np.random.Generator) -> str:
     return f"2025-{int(rng.integers(1, 13)):02d}-{int(rng.integers(1, 29)):02d}"
 
 
 def _s_weather(rng: np.random.Generator) -> tuple[str, Answer]:
-    city = _pick(rng, _CITIES)
+    city = pick(rng, _CITIES)
     if rng.random() < 0.5:
         return f"What is the weather in {city} right now?", {
             "city": [city],
@@ -203,7 +201,7 @@ def _s_weather(rng: np.random.Generator) -> tuple[str, Answer]:
 
 
 def _s_forecast(rng: np.random.Generator) -> tuple[str, Answer]:
-    city, days = _pick(rng, _CITIES), int(rng.integers(2, 8))
+    city, days = pick(rng, _CITIES), int(rng.integers(2, 8))
     return f"Give me the {days}-day weather forecast for {city}.", {"city": [city], "days": [days]}
 
 
@@ -227,7 +225,7 @@ def _s_multiply(rng: np.random.Generator) -> tuple[str, Answer]:
 
 
 def _s_email(rng: np.random.Generator) -> tuple[str, Answer]:
-    name, topic = _pick(rng, _NAMES), _pick(rng, _TOPICS)
+    name, topic = pick(rng, _NAMES), pick(rng, _TOPICS)
     return (
         f"Send an email to {name}@example.com with the subject '{topic}'.",
         {"to": [f"{name}@example.com"], "subject": [topic], "body": [""]},
@@ -235,7 +233,7 @@ def _s_email(rng: np.random.Generator) -> tuple[str, Answer]:
 
 
 def _s_event(rng: np.random.Generator) -> tuple[str, Answer]:
-    topic, date = _pick(rng, _TOPICS), _date(rng)
+    topic, date = pick(rng, _TOPICS), _date(rng)
     if rng.random() < 0.5:
         return (
             f"Put '{topic}' in my calendar on {date}.",
@@ -258,12 +256,12 @@ def _s_flights(rng: np.random.Generator) -> tuple[str, Answer]:
 
 
 def _s_cart(rng: np.random.Generator) -> tuple[str, Answer]:
-    item, q = _pick(rng, _ITEMS), int(rng.integers(2, 10))
+    item, q = pick(rng, _ITEMS), int(rng.integers(2, 10))
     return f"Add {q} {item} to my shopping cart.", {"item": [item], "quantity": [q]}
 
 
 def _s_song(rng: np.random.Generator) -> tuple[str, Answer]:
-    title, artist = _pick(rng, _SONGS)
+    title, artist = pick(rng, _SONGS)
     return f"Play the song {title} by {artist}.", {"title": [title], "artist": [artist]}
 
 
@@ -273,7 +271,7 @@ def _s_timer(rng: np.random.Generator) -> tuple[str, Answer]:
 
 
 def _s_translate(rng: np.random.Generator) -> tuple[str, Answer]:
-    phrase, lang = _pick(rng, _PHRASES), _pick(rng, _LANGS)
+    phrase, lang = pick(rng, _PHRASES), pick(rng, _LANGS)
     return f"Translate '{phrase}' into {lang}.", {"text": [phrase], "target_language": [lang]}
 
 

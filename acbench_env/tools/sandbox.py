@@ -153,6 +153,12 @@ def check_json_schema(schema: Any, *, where: str) -> None:
         raise ConfigError(f'{where}: tool parameters must have "type": "object"')
 
 
+def spec_listing(specs: Iterable[Mapping[str, Any]]) -> str:
+    """Tool definitions (``Tool.spec()`` or BFCL function dicts) as one JSON object per line,
+    the form every tool prompt shows."""
+    return "\n".join(json.dumps(spec) for spec in specs)
+
+
 class Sandbox:
     """One episode's tools and state; see the module docstring."""
 

@@ -4,5 +4,6 @@
   them, invariant errors, seeded generation of required calls;
 - :mod:`.files`, :mod:`.booking`, :mod:`.bank`: the three sandboxes (a virtual file
   system, a room-booking calendar, bank accounts);
-- :mod:`.env`: the multi-turn environment; :mod:`.steps`: the T-Eval-style step tasks.
+- :mod:`.env`: the multi-turn environment; :mod:`.steps`: the T-Eval-style step tasks;
+  :mod:`.base`: the arguments (and their checks) both share.
 """

@@ -28,7 +28,7 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -54,14 +54,32 @@ class AppState(Protocol):
         ...
 
 
+_FrozenT = TypeVar("_FrozenT", bound="FrozenState")
+
+
+class FrozenState:
+    """Base of the app state dataclasses (frozen, made of tuples, strings and numbers only):
+    a deep copy is the value itself, so a sandbox's copy of its initial state costs nothing."""
+
+    __slots__ = ()
+
+    def __deepcopy__(self: _FrozenT, memo: dict[int, Any]) -> _FrozenT:
+        return self
+
+
 def canonical_json(view: Mapping[str, Any]) -> str:
     """``view`` as JSON with sorted keys and no whitespace (the hashed form)."""
     return json.dumps(dict(view), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def view_hash(view: Mapping[str, Any]) -> str:
+    """SHA-256 (hex) of the canonical JSON of ``view``."""
+    return hashlib.sha256(canonical_json(view).encode("utf-8")).hexdigest()
+
+
 def state_hash(state: AppState) -> str:
     """SHA-256 (hex) of the canonical JSON of ``state.view()``."""
-    return hashlib.sha256(canonical_json(state.view()).encode("utf-8")).hexdigest()
+    return view_hash(state.view())
 
 
 def bounded(t: Tool, constraints: Mapping[str, Mapping[str, Any]]) -> Tool:
@@ -136,8 +154,9 @@ def changes_between(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict
 
 def sample_instructions(
     app: App, rng: np.random.Generator, state: Any, n: int
-) -> tuple[Instruction, ...]:
-    """``n`` independent required calls starting from ``state`` (see the module docstring)."""
+) -> tuple[tuple[Instruction, ...], Any]:
+    """``n`` independent required calls starting from ``state`` (see the module docstring),
+    and the state after them (the target state of a task)."""
     out: list[Instruction] = []
     used: set[str] = set()
     current = state
@@ -162,16 +181,4 @@ def sample_instructions(
         used |= set(changed)
         out.append(Instruction(text=text, call=call, changes=tuple(changed.items())))
         current = after
-    return tuple(out)
-
-
-def apply_calls(app: App, state: Any, calls: Sequence[ToolCall]) -> Any:
-    """The state after running ``calls`` in order (failed calls change nothing)."""
-    for call in calls:
-        state, _ = run_call(app, state, call)
-    return state
-
-
-def pick(rng: np.random.Generator, options: Sequence[Any]) -> Any:
-    """One element of ``options``, drawn with ``rng``."""
-    return options[int(rng.integers(len(options)))]
+    return tuple(out), current

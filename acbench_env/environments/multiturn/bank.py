@@ -13,12 +13,19 @@ from typing import Any
 
 import numpy as np
 
-from acbench_env.environments.multiturn.apps import STATE_KEY, App, InvariantError, bounded, pick
+from acbench_env.environments.multiturn.apps import (
+    STATE_KEY,
+    App,
+    FrozenState,
+    InvariantError,
+    bounded,
+)
+from acbench_env.environments.sampling import pick
 from acbench_env.tools.sandbox import Tool, ToolCall
 
 
 @dataclass(frozen=True)
-class Bank:
+class Bank(FrozenState):
     """The state: ``accounts`` as (name, balance) pairs sorted by name."""
 
     accounts: tuple[tuple[str, int], ...] = ()

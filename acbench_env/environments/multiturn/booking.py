@@ -13,7 +13,14 @@ from typing import Any, Literal
 
 import numpy as np
 
-from acbench_env.environments.multiturn.apps import STATE_KEY, App, InvariantError, bounded, pick
+from acbench_env.environments.multiturn.apps import (
+    STATE_KEY,
+    App,
+    FrozenState,
+    InvariantError,
+    bounded,
+)
+from acbench_env.environments.sampling import pick
 from acbench_env.tools.sandbox import Tool, ToolCall
 
 DAYS = ("mon", "tue", "wed", "thu", "fri")
@@ -32,7 +39,7 @@ class Booking:
 
 
 @dataclass(frozen=True)
-class Calendar:
+class Calendar(FrozenState):
     """The state: the rooms and the bookings (sorted)."""
 
     rooms: tuple[str, ...]

@@ -7,13 +7,13 @@ from typing import Any
 
 import numpy as np
 
-from acbench_env.core.env import StepOutcome, TextEnv
+from acbench_env.core.env import StepOutcome
 from acbench_env.core.errors import ConfigError
-from acbench_env.environments.multiturn.apps import STATE_KEY, state_hash
+from acbench_env.environments.multiturn.apps import STATE_KEY, view_hash
+from acbench_env.environments.multiturn.base import AppTaskEnv, check_difficulty
 from acbench_env.environments.multiturn.tasks import (
     APP_NAMES,
     MultiTurnTask,
-    check_apps,
     generate_task,
     get_app,
     render_prompt,
@@ -45,7 +45,7 @@ def is_done(text: str) -> bool:
     return "<tool_call>" not in text and _DONE.match(text.strip()) is not None
 
 
-class ToolMultiTurnEnv(TextEnv[MultiTurnTask]):
+class ToolMultiTurnEnv(AppTaskEnv[MultiTurnTask]):
     """Change the state of a stateful tool sandbox, one call per turn, until a task is done.
 
     ## Description
@@ -119,26 +119,13 @@ class ToolMultiTurnEnv(TextEnv[MultiTurnTask]):
         generator_seed: int = 0,
         render_mode: str | None = None,
     ) -> None:
-        if difficulty not in LEVELS:
-            raise ConfigError(f"difficulty must be one of {sorted(LEVELS)}, got {difficulty!r}")
+        check_difficulty(difficulty, LEVELS)
         level = LEVELS[int(difficulty)]
         super().__init__(max_steps=2 * level["calls"] + 2, render_mode=render_mode)
-        if few_shot is not None and not 0 <= int(few_shot) <= 4:
-            raise ConfigError(f"few_shot must be between 0 and 4, got {few_shot!r}")
-        if num_tasks < 1:
-            raise ConfigError(f"num_tasks must be at least 1, got {num_tasks}")
-        self.difficulty = int(difficulty)
-        self.apps = check_apps(apps)
-        self.few_shot = level["few_shot"] if few_shot is None else int(few_shot)
+        self._set_arguments(LEVELS, difficulty, apps, few_shot, num_tasks, generator_seed)
         self.end_on_goal = bool(end_on_goal)
-        self._num_tasks = int(num_tasks)
-        self.generator_seed = int(generator_seed)
         self._sandbox: Sandbox | None = None
         self._format_failures = 0
-
-    @property
-    def num_tasks(self) -> int:
-        return self._num_tasks
 
     def make_task(self, index: int) -> MultiTurnTask:
         level = LEVELS[self.difficulty]
@@ -159,8 +146,7 @@ class ToolMultiTurnEnv(TextEnv[MultiTurnTask]):
             example = generate_task(
                 others[(task.index + k) % len(others)], rng, level["calls"], level["distractors"]
             )
-            turns = solved_transcript(example, say_done=not self.end_on_goal)
-            pairs += [(u["content"], a["content"]) for u, a in zip(turns[::2], turns[1::2])]
+            pairs += solved_transcript(example, say_done=not self.end_on_goal)
         return pairs
 
     def task_id(self, task: MultiTurnTask) -> str:
@@ -185,7 +171,7 @@ class ToolMultiTurnEnv(TextEnv[MultiTurnTask]):
         state = self.sandbox.state[STATE_KEY]
         view = state.view()
         done = [ins.holds(view) for ins in task.instructions]
-        current = state_hash(state)
+        current = view_hash(view)
         counts = self.sandbox.error_counts
         info = {
             "app": task.app,

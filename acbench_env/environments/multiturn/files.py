@@ -14,7 +14,13 @@ from typing import Any
 
 import numpy as np
 
-from acbench_env.environments.multiturn.apps import STATE_KEY, App, InvariantError, pick
+from acbench_env.environments.multiturn.apps import (
+    STATE_KEY,
+    App,
+    FrozenState,
+    InvariantError,
+)
+from acbench_env.environments.sampling import pick
 from acbench_env.tools.sandbox import Tool, ToolCall
 
 _PATH = re.compile(r"^[A-Za-z0-9_\-]+(?:/[A-Za-z0-9_\-.]+)*$")
@@ -32,7 +38,7 @@ def normalize_path(path: str) -> str:
 
 
 @dataclass(frozen=True)
-class FileSystem:
+class FileSystem(FrozenState):
     """The state: ``files`` as (path, content) pairs sorted by path."""
 
     files: tuple[tuple[str, str], ...] = ()

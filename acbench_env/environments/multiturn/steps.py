@@ -9,12 +9,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from acbench_env.core.env import StepOutcome, TextEnv
+from acbench_env.core.env import StepOutcome
 from acbench_env.core.errors import ConfigError
 from acbench_env.environments.multiturn.apps import App, run_call, sample_instructions
+from acbench_env.environments.multiturn.base import AppTaskEnv, check_difficulty
 from acbench_env.environments.multiturn.tasks import (
     APP_NAMES,
-    check_apps,
     generate_task,
     get_app,
     tool_listing,
@@ -121,7 +121,8 @@ def _review_case(
             if not result.ok:
                 return bad, result.observation(), "error"
         return None
-    for other in sample_instructions(app, rng, state, 3):
+    others, _ = sample_instructions(app, rng, state, 3)
+    for other in others:
         if other.call.name != call.name or other.call.arguments != call.arguments:
             _, result = run_call(app, state, other.call)
             return other.call, result.observation(), "wrong"
@@ -216,7 +217,7 @@ def score_step(task: StepTask, text: str) -> StepScore:
     return score_review(text, task.gold)
 
 
-class ToolStepsEnv(TextEnv[StepTask]):
+class ToolStepsEnv(AppTaskEnv[StepTask]):
     """Score the steps of tool use one by one: plan, reason, retrieve, understand, instruct, review.
 
     ## Description
@@ -289,27 +290,14 @@ class ToolStepsEnv(TextEnv[StepTask]):
         render_mode: str | None = None,
     ) -> None:
         super().__init__(max_steps=1, render_mode=render_mode)
-        if difficulty not in LEVELS:
-            raise ConfigError(f"difficulty must be one of {sorted(LEVELS)}, got {difficulty!r}")
+        check_difficulty(difficulty, LEVELS)
         dims = (dimensions,) if isinstance(dimensions, str) else tuple(dimensions)
         if not dims or any(d not in DIMENSIONS for d in dims):
             raise ConfigError(
                 f"dimensions must be a non-empty subset of {DIMENSIONS}, got {list(dims)}"
             )
-        if few_shot is not None and not 0 <= int(few_shot) <= 4:
-            raise ConfigError(f"few_shot must be between 0 and 4, got {few_shot!r}")
-        if num_tasks < 1:
-            raise ConfigError(f"num_tasks must be at least 1, got {num_tasks}")
-        self.difficulty = int(difficulty)
         self.families = tuple(f for f in FAMILIES if f[0] in dims)
-        self.apps = check_apps(apps)
-        self.few_shot = LEVELS[self.difficulty]["few_shot"] if few_shot is None else int(few_shot)
-        self._num_tasks = int(num_tasks)
-        self.generator_seed = int(generator_seed)
-
-    @property
-    def num_tasks(self) -> int:
-        return self._num_tasks
+        self._set_arguments(LEVELS, difficulty, apps, few_shot, num_tasks, generator_seed)
 
     def _build(self, index: int, family: tuple[str, str | None], app: str, *extra: int) -> StepTask:
         rng = np.random.default_rng([self.generator_seed, self.difficulty, index, *extra])

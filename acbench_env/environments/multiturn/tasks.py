@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -13,14 +12,15 @@ from acbench_env.core.errors import ConfigError
 from acbench_env.environments.multiturn.apps import (
     App,
     Instruction,
-    apply_calls,
     sample_instructions,
     state_hash,
 )
 from acbench_env.environments.multiturn.bank import bank_app
 from acbench_env.environments.multiturn.booking import booking_app
 from acbench_env.environments.multiturn.files import files_app
+from acbench_env.environments.sampling import shuffle
 from acbench_env.tools.parsing import format_calls
+from acbench_env.tools.sandbox import spec_listing
 
 #: The apps, in a fixed order.
 APP_NAMES = ("files", "booking", "bank")
@@ -80,9 +80,8 @@ def offered_tools(
     """The needed tools plus ``distractors`` other tools of the app, in a shuffled order."""
     need = list(dict.fromkeys(needed))
     others = [n for n in app.tool_names if n not in need]
-    extra = [others[int(i)] for i in rng.permutation(len(others))][: max(0, distractors)]
-    chosen = need + extra
-    return tuple(chosen[int(i)] for i in rng.permutation(len(chosen)))
+    extra = shuffle(rng, others)[: max(0, distractors)]
+    return tuple(shuffle(rng, need + extra))
 
 
 def generate_task(
@@ -91,8 +90,7 @@ def generate_task(
     """A task of ``calls`` required calls on ``app_name``, drawn with ``rng``."""
     app = get_app(app_name)
     state = app.initial_state(rng)
-    instructions = sample_instructions(app, rng, state, calls)
-    target = apply_calls(app, state, [ins.call for ins in instructions])
+    instructions, target = sample_instructions(app, rng, state, calls)
     tools = offered_tools(app, [ins.call.name for ins in instructions], distractors, rng)
     return MultiTurnTask(
         index=index,
@@ -106,7 +104,7 @@ def generate_task(
 
 def tool_listing(app: App, names: Sequence[str]) -> str:
     """One JSON tool definition per line."""
-    return "\n".join(json.dumps(app.tool(n).spec()) for n in names)
+    return spec_listing(app.tool(n).spec() for n in names)
 
 
 def render_prompt(task: MultiTurnTask) -> str:
@@ -117,8 +115,10 @@ def render_prompt(task: MultiTurnTask) -> str:
     )
 
 
-def solved_transcript(task: MultiTurnTask, *, say_done: bool = True) -> list[dict[str, str]]:
-    """``task`` solved by the reference calls, as user/assistant turns (few-shot example).
+def solved_transcript(task: MultiTurnTask, *, say_done: bool = True) -> list[tuple[str, str]]:
+    """``task`` solved by the reference calls, as (user turn, assistant turn) pairs (a
+    few-shot example): the prompt and the first call, each result and the next call, and
+    the last result and ``done``.
 
     With ``say_done=False`` the transcript ends with the last call, as an episode does when
     the environment ends it on reaching the target state (a small model imitates the
@@ -126,11 +126,12 @@ def solved_transcript(task: MultiTurnTask, *, say_done: bool = True) -> list[dic
     """
     app = get_app(task.app)
     sandbox = app.sandbox(task.initial_state, task.tools)
-    messages = [{"role": "user", "content": render_prompt(task)}]
+    request = render_prompt(task)
+    pairs: list[tuple[str, str]] = []
     for i, ins in enumerate(task.instructions):
-        messages.append({"role": "assistant", "content": format_calls([ins.call], "hermes")})
+        pairs.append((request, format_calls([ins.call], "hermes")))
         if say_done or i + 1 < len(task.instructions):
-            messages.append({"role": "user", "content": sandbox.call(ins.call).observation()})
+            request = sandbox.call(ins.call).observation()
     if say_done:
-        messages.append({"role": "assistant", "content": "done"})
-    return messages
+        pairs.append((request, "done"))
+    return pairs
