@@ -365,6 +365,16 @@ class SimulatorEnv(TextEnv[TaskT], Generic[TaskT, StateT]):
         observation and the planner's action, as chat turns."""
         turns: list[tuple[str, str]] = []
         index = int(getattr(task, "index", 0))
+        # ``execute`` may read the per-state action memo; the example tasks' states must not
+        # be left in it, since this episode's task can reach the same states.
+        episode_memo, self._actions_cache = self._actions_cache, {}
+        try:
+            self._example_turns(index, turns)
+        finally:
+            self._actions_cache = episode_memo
+        return tuple(turns)
+
+    def _example_turns(self, index: int, turns: list[tuple[str, str]]) -> None:
         for k in range(self.few_shot):
             rng = np.random.default_rng([self.generator_seed, index, self.rng_salt, 1 + k])
             example = self.generate(index, rng)
@@ -379,7 +389,6 @@ class SimulatorEnv(TextEnv[TaskT], Generic[TaskT, StateT]):
                 state = outcome.state
                 actions = self.valid_actions(example, state)
                 observation = self._next_observation(example, state, outcome.feedback, actions)
-        return tuple(turns)
 
     def apply(self, task: TaskT, action: str) -> StepOutcome:
         state = self.state

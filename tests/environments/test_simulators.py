@@ -387,3 +387,28 @@ def test_blocks_inapplicable_operator_is_invalid_not_a_format_failure() -> None:
     _, _, _, _, info = env.step("fly to the moon")
     assert info["parse_error"] is not None and info["format_failures"] == 1
     assert info["invalid_actions"] == 2
+
+
+def test_example_states_do_not_leak_into_the_episode_action_memo() -> None:
+    """Building few-shot examples runs the example tasks; their states must not leave
+    valid actions in this episode's memo (easy tasks 24 and 42 reach such a state)."""
+    from collections import deque
+
+    from acbench_env.environments.household import HouseholdEnv
+
+    env = HouseholdEnv(level="easy", few_shot=1)
+    for index in (24, 42):
+        env.reset(options={"task_index": index})
+        task = env.get_task(index)
+        start = env.initial_state(task)
+        seen, queue = {start}, deque([start])
+        while queue and len(seen) < 3000:
+            state = queue.popleft()
+            valid = env.valid_actions(task, state)
+            assert env.actions(task, state) == valid, (index, state)
+            for act in valid:
+                parsed = parse_command(act, valid, env.template_verbs)
+                nxt = env.execute(task, state, parsed).state
+                if nxt not in seen:
+                    seen.add(nxt)
+                    queue.append(nxt)
