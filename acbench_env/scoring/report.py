@@ -39,7 +39,15 @@ from acbench_env.scoring.capability import (
     get_weighting,
     overall_score,
 )
-from acbench_env.scoring.deltas import Delta, PairedGroup, mean_pass_at_k, paired_bootstrap_delta
+from acbench_env.scoring.deltas import (
+    BOOTSTRAP_RESAMPLES,
+    BOOTSTRAP_SEED,
+    Delta,
+    PairedGroup,
+    mean_pass_at_k,
+    paired_bootstrap_delta,
+    stratified_bootstrap,
+)
 from acbench_env.scoring.summary import bootstrap_ci, compression_label
 
 logger = logging.getLogger(__name__)
@@ -401,7 +409,12 @@ def build_report(data: SuiteData) -> dict[str, Any]:
             "fingerprint": manifest.get("suite_fingerprint"),
         },
         "weighting": {"version": weighting.version, "description": weighting.description},
-        "bootstrap": {"confidence": 0.95, "resamples": 2000, "seed": 0, "kind": "percentile"},
+        "bootstrap": {
+            "confidence": 0.95,
+            "resamples": BOOTSTRAP_RESAMPLES,
+            "seed": BOOTSTRAP_SEED,
+            "kind": "percentile",
+        },
         "models": [
             {
                 "label": m["label"],
@@ -452,21 +465,20 @@ def _compression_text(comp: Mapping[str, Any] | None) -> str:
 def _stratified_ci(
     groups: Sequence[Sequence[float]],
     weights: Sequence[float],
-    resamples: int = 2000,
-    seed: int = 0,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = BOOTSTRAP_SEED,
 ) -> tuple[float, float]:
     """Percentile bootstrap interval of a weighted mean of group means (groups resampled
     independently)."""
     if not groups:
         return (float("nan"), float("nan"))
-    rng = np.random.default_rng(seed)
     total = float(sum(weights))
-    boot = np.zeros(resamples)
-    for g, w in zip(groups, weights):
-        arr = np.asarray(g, dtype=np.float64)
-        boot += (w / total) * arr[rng.integers(0, arr.size, size=(resamples, arr.size))].mean(
-            axis=1
-        )
+    (boot,) = stratified_bootstrap(
+        [(np.asarray(g, dtype=np.float64),) for g in groups],
+        [w / total for w in weights],
+        resamples=resamples,
+        seed=seed,
+    )
     return (float(np.quantile(boot, 0.025)), float(np.quantile(boot, 0.975)))
 
 
