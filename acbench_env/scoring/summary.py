@@ -116,5 +116,11 @@ def format_table(summaries: Sequence[RunSummary]) -> str:
         )
         for s in summaries
     ]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    return text_table(rows)
+
+
+def text_table(rows: Sequence[Sequence[str]]) -> str:
+    """``rows`` (the header first) as plain text: columns left-aligned to their widest cell,
+    two spaces apart, trailing spaces stripped."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
