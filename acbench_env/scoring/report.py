@@ -48,7 +48,7 @@ from acbench_env.scoring.deltas import (
     paired_bootstrap_delta,
     stratified_bootstrap,
 )
-from acbench_env.scoring.summary import bootstrap_ci, compression_label
+from acbench_env.scoring.summary import bootstrap_ci, compression_text
 
 logger = logging.getLogger(__name__)
 
@@ -421,7 +421,7 @@ def build_report(data: SuiteData) -> dict[str, Any]:
                 "model": m["model"],
                 "backend": m.get("backend"),
                 "role": "base" if i == 0 else "variant",
-                "compression": _compression_text(m.get("compression")),
+                "compression": compression_text(m.get("compression")),
             }
             for i, m in enumerate(models)
         ],
@@ -440,26 +440,6 @@ def _capability_order(cap: str) -> int:
     from acbench_env.core.env import CAPABILITIES
 
     return CAPABILITIES.index(cap) if cap in CAPABILITIES else len(CAPABILITIES)
-
-
-def _compression_text(comp: Mapping[str, Any] | None) -> str:
-    if not comp:
-        return "none"
-    from acbench_env.core.types import ModelInfo
-
-    return compression_label(
-        Trajectory(
-            env_id="",
-            env_kwargs={},
-            seed=0,
-            task_id="",
-            task_index=0,
-            model=ModelInfo(model_id="", backend="", compression=dict(comp)),
-            steps=(),
-            score=0.0,
-            success=False,
-        )
-    )
 
 
 def _stratified_ci(

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -49,7 +50,12 @@ def bootstrap_ci(
 
 def compression_label(traj: Trajectory) -> str:
     """A short label of the compression fingerprint ("none" for an uncompressed model)."""
-    c = traj.model.compression
+    return compression_text(traj.model.compression)
+
+
+def compression_text(c: Mapping[str, Any] | None) -> str:
+    """A short label of a compression fingerprint, e.g. ``rtn-w4-g128`` ("none" for
+    ``None`` or an empty one)."""
     if not c:
         return "none"
     parts = [str(c.get("method", "?"))]
