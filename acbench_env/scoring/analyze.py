@@ -31,6 +31,7 @@ import numpy as np
 from acbench_env.core.errors import ConfigError
 from acbench_env.core.suite import Suite
 from acbench_env.core.types import Message
+from acbench_env.scoring.report import nan_to_none
 from acbench_env.scoring.representation import (
     TOPK_DEFAULT,
     compare_energies,
@@ -272,19 +273,9 @@ def run_analysis(
                 "compression": getattr(comp, "compression", None),
             }
         )
-        records.append(_json_safe(rec))
+        records.append(nan_to_none(rec))
         del comp
     return records
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    return value
 
 
 __all__ = ["analyze_pair", "probe_conversations", "run_analysis"]

@@ -177,13 +177,15 @@ def _env_meta(env_id: str) -> tuple[str, str]:
     return (str(getattr(cls, "capability", "")), str(getattr(cls, "primary_metric", "score")))
 
 
-def _nan_to_none(value: Any) -> Any:
+def nan_to_none(value: Any) -> Any:
+    """``value`` with every NaN float replaced by ``None`` (JSON has no NaN), recursing into
+    dicts, lists and tuples (tuples become lists)."""
     if isinstance(value, float) and math.isnan(value):
         return None
     if isinstance(value, dict):
-        return {k: _nan_to_none(v) for k, v in value.items()}
+        return {k: nan_to_none(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_nan_to_none(v) for v in value]
+        return [nan_to_none(v) for v in value]
     return value
 
 
@@ -433,7 +435,7 @@ def build_report(data: SuiteData) -> dict[str, Any]:
         "needle": needle,
         "analysis": list(data.analyses),
     }
-    return _nan_to_none(report)  # type: ignore[no-any-return]
+    return nan_to_none(report)  # type: ignore[no-any-return]
 
 
 def _capability_order(cap: str) -> int:
