@@ -240,14 +240,15 @@ def build_report(data: SuiteData) -> dict[str, Any]:
     for task in suite["tasks"]:
         env_id = task["env_id"]
         cap, metric = _env_meta(env_id)
-        stored_caps = {
-            t.capability
-            for label in labels
-            for r in data.runs[label][env_id]
-            for t in r
-            if t.capability
-        }
-        cap = cap or next(iter(stored_caps), "")
+        if not cap:  # the env class declares none: fall back to the stored trajectories
+            stored_caps = {
+                t.capability
+                for label in labels
+                for r in data.runs[label][env_id]
+                for t in r
+                if t.capability
+            }
+            cap = next(iter(stored_caps), "")
         meta[env_id] = (cap, metric)
         expected = int(task["episodes"])
         per_model: dict[str, Any] = {}
@@ -255,7 +256,7 @@ def build_report(data: SuiteData) -> dict[str, Any]:
             first = data.runs[label][env_id][0]
             ts = _task_stats(first, expected, env_id, cap, metric)
             task_scores[label].append(ts)
-            lo, hi = bootstrap_ci([t.score for t in first]) if first else (float("nan"),) * 2
+            lo, hi = bootstrap_ci([t.score for t in first])  # (nan, nan) when empty
             rec: dict[str, Any] = {
                 "episodes": ts.episodes,
                 "status": ts.status,
@@ -293,16 +294,12 @@ def build_report(data: SuiteData) -> dict[str, Any]:
     for label in labels:
         caps = capability_scores(task_scores[label], weighting)
         for c in caps:
-            groups = [
-                [t.score for t in data.runs[label][ts.env_id][0]]
-                for ts in task_scores[label]
-                if ts.capability == c.capability and ts.episodes > 0
-            ]
-            weights = [
-                weighting.task_weight(ts.env_id)
-                for ts in task_scores[label]
-                if ts.capability == c.capability and ts.episodes > 0
-            ]
+            groups: list[list[float]] = []
+            weights: list[float] = []
+            for ts in task_scores[label]:
+                if ts.capability == c.capability and ts.episodes > 0:
+                    groups.append([t.score for t in data.runs[label][ts.env_id][0]])
+                    weights.append(weighting.task_weight(ts.env_id))
             lo, hi = _stratified_ci(groups, weights)
             caps_out.setdefault(c.capability, {})[label] = {
                 "score": c.score,
@@ -326,6 +323,7 @@ def build_report(data: SuiteData) -> dict[str, Any]:
     deltas: list[dict[str, Any]] = []
     for label in labels[1:]:
         cap_groups: dict[str, list[PairedGroup]] = {}
+        cap_partial: dict[str, bool] = {}  # capability -> any of its task deltas is partial
         for task in suite["tasks"]:
             env_id = task["env_id"]
             base_scores = {t.seed: t.score for t in data.runs[base][env_id][0]}
@@ -337,13 +335,15 @@ def build_report(data: SuiteData) -> dict[str, Any]:
                 weight=weighting.task_weight(env_id),
             )
             d = paired_bootstrap_delta([group])
+            partial = len(common) < int(task["episodes"])
+            cap_partial[meta[env_id][0]] = cap_partial.get(meta[env_id][0], False) or partial
             deltas.append(
                 {
                     "variant": label,
                     "level": "task",
                     "name": env_id,
                     "capability": meta[env_id][0],
-                    "partial": len(common) < int(task["episodes"]),
+                    "partial": partial,
                     **_delta_record(d),
                 }
             )
@@ -360,11 +360,7 @@ def build_report(data: SuiteData) -> dict[str, Any]:
                     "level": "capability",
                     "name": cap,
                     "capability": cap,
-                    "partial": any(
-                        r["partial"]
-                        for r in deltas
-                        if r["variant"] == label and r["level"] == "task" and r["capability"] == cap
-                    ),
+                    "partial": cap_partial[cap],
                     **_delta_record(d),
                 }
             )
@@ -387,20 +383,16 @@ def build_report(data: SuiteData) -> dict[str, Any]:
                     "level": "overall",
                     "name": "overall",
                     "capability": "",
-                    "partial": any(
-                        r["partial"]
-                        for r in deltas
-                        if r["variant"] == label and r["level"] == "task"
-                    ),
+                    "partial": any(cap_partial.values()),
                     **_delta_record(d),
                 }
             )
 
     needle: dict[str, list[dict[str, Any]]] = {}
     for label in labels:
-        for env_id, repeats in data.runs[label].items():
-            if env_id == "acbench/Needle-v0" and repeats[0]:
-                needle[label] = _needle_cells(repeats[0])
+        runs = data.runs[label]
+        if "acbench/Needle-v0" in runs and runs["acbench/Needle-v0"][0]:
+            needle[label] = _needle_cells(runs["acbench/Needle-v0"][0])
 
     report = {
         "report_version": REPORT_VERSION,
