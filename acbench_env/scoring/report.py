@@ -577,9 +577,15 @@ def _sub(a: Any, b: Any) -> float | None:
     return None if a is None or b is None else a - b
 
 
-def render_markdown(report: Mapping[str, Any], images: Mapping[str, str] | None = None) -> str:
-    """The report as Markdown; ``images`` maps a plot name to a relative PNG path."""
-    t = markdown_tables(report)
+def render_markdown(
+    report: Mapping[str, Any],
+    images: Mapping[str, str] | None = None,
+    *,
+    tables: Mapping[str, str] | None = None,
+) -> str:
+    """The report as Markdown; ``images`` maps a plot name to a relative PNG path.
+    ``tables``: ``markdown_tables(report)`` when the caller has it already."""
+    t = markdown_tables(report) if tables is None else tables
     s = report["suite"]
     lines = [
         f"# acbench report: suite {s['name']} v{s['version']}",
@@ -643,9 +649,15 @@ def _inline(text: str) -> str:
     return esc
 
 
-def render_html(report: Mapping[str, Any], pngs: Mapping[str, bytes]) -> str:
-    """A self-contained HTML page: the tables, and every plot as a base64 data URI."""
-    t = markdown_tables(report)
+def render_html(
+    report: Mapping[str, Any],
+    pngs: Mapping[str, bytes],
+    *,
+    tables: Mapping[str, str] | None = None,
+) -> str:
+    """A self-contained HTML page: the tables, and every plot as a base64 data URI.
+    ``tables``: ``markdown_tables(report)`` when the caller has it already."""
+    t = markdown_tables(report) if tables is None else tables
     s = report["suite"]
 
     def img(name: str, alt: str) -> str:
@@ -707,6 +719,7 @@ def write_report(data: SuiteData, out: str | Path, *, plots: bool = True) -> dic
         for name, png in pngs.items():
             (out_dir / "plots" / f"{name}.png").write_bytes(png)
     images = {name: f"plots/{name}.png" for name in pngs}
-    (out_dir / "report.md").write_text(render_markdown(report, images))
-    (out_dir / "report.html").write_text(render_html(report, pngs))
+    tables = markdown_tables(report)
+    (out_dir / "report.md").write_text(render_markdown(report, images, tables=tables))
+    (out_dir / "report.html").write_text(render_html(report, pngs, tables=tables))
     return report
