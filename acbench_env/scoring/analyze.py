@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -30,13 +31,14 @@ import numpy as np
 from acbench_env.core.errors import ConfigError
 from acbench_env.core.suite import Suite
 from acbench_env.core.types import Message
+from acbench_env.scoring.report import nan_to_none
 from acbench_env.scoring.representation import (
     TOPK_DEFAULT,
+    compare_energies,
     energy,
     erank,
-    mean_abs_energy_shift,
-    topk_agreement,
-    wasserstein_1d,
+    position_rows,
+    topk_agreements,
 )
 
 logger = logging.getLogger(__name__)
@@ -158,19 +160,24 @@ def analyze_pair(
             layers_c.append([erank(h[i, :n]) for h in hc])
             logits_b.append(erank(zb[i, :n]))
             logits_c.append(erank(zc[i, :n]))
-        for k in ks:
-            agg = topk_agreement(zb, zc, k, mask=mask)
-            acc = topk_acc[k]
-            defined = agg.positions - agg.undefined_positions
-            acc["positions"] += agg.positions
-            acc["jac"] += agg.jaccard * agg.positions
-            if defined:
-                acc["tau"] += agg.kendall_tau * defined
-                acc["rho"] += agg.spearman_rho * defined
-            acc["defined"] += defined
-            acc["undefined"] += agg.undefined_positions
-        e_base.append(energy(zb, temperature=temperature, mask=mask))
-        e_comp.append(energy(zc, temperature=temperature, mask=mask))
+        if ks:
+            # The unmasked positions as float64 rows, once per batch for every metric.
+            rows_b, rows_c = position_rows(zb, zc, mask)
+            for agg in topk_agreements(rows_b, rows_c, ks):
+                acc = topk_acc[agg.k]
+                defined = agg.positions - agg.undefined_positions
+                acc["positions"] += agg.positions
+                acc["jac"] += agg.jaccard * agg.positions
+                if defined:
+                    acc["tau"] += agg.kendall_tau * defined
+                    acc["rho"] += agg.spearman_rho * defined
+                acc["defined"] += defined
+                acc["undefined"] += agg.undefined_positions
+            e_base.append(energy(rows_b, temperature=temperature))
+            e_comp.append(energy(rows_c, temperature=temperature))
+        else:
+            e_base.append(energy(zb, temperature=temperature, mask=mask))
+            e_comp.append(energy(zc, temperature=temperature, mask=mask))
     eb = np.concatenate(e_base) if e_base else np.zeros(0)
     ec = np.concatenate(e_comp) if e_comp else np.zeros(0)
     both = np.concatenate([eb, ec])
@@ -209,12 +216,7 @@ def analyze_pair(
             for k, a in topk_acc.items()
         ],
         "energy": {
-            "temperature": temperature,
-            "positions": int(eb.size),
-            "base_mean": float(eb.mean()) if eb.size else float("nan"),
-            "compressed_mean": float(ec.mean()) if ec.size else float("nan"),
-            "mean_abs_shift": mean_abs_energy_shift(eb, ec),
-            "wasserstein": wasserstein_1d(eb, ec),
+            **asdict(compare_energies(eb, ec, temperature)),
             "histogram": {
                 "edges": edges.tolist(),
                 "base": np.histogram(eb, bins=edges)[0].tolist(),
@@ -271,19 +273,9 @@ def run_analysis(
                 "compression": getattr(comp, "compression", None),
             }
         )
-        records.append(_json_safe(rec))
+        records.append(nan_to_none(rec))
         del comp
     return records
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    return value
 
 
 __all__ = ["analyze_pair", "probe_conversations", "run_analysis"]

@@ -64,6 +64,31 @@ def _ratio(num: float, den: float) -> float:
     return num / den if den != 0 else float("nan")
 
 
+def stratified_bootstrap(
+    groups: Sequence[Sequence[np.ndarray]],
+    weights: Sequence[float],
+    *,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+) -> list[np.ndarray]:
+    """Bootstrap distributions of weighted sums of group means, groups resampled independently.
+
+    ``groups[i]`` holds one or more equally long arrays (paired series: the same resampled
+    indices are used for all of them) and ``weights[i]`` their weight (already normalised).
+    Returns one array of ``resamples`` values per series: ``Σ_i weights[i] * mean`` of the
+    resampled ``groups[i][j]``. The RNG (seeded) draws one index matrix per group, in order.
+    """
+    rng = np.random.default_rng(seed)
+    series = len(groups[0]) if groups else 0
+    boots = [np.zeros(resamples) for _ in range(series)]
+    for arrays, w in zip(groups, weights):
+        size = arrays[0].size
+        idx = rng.integers(0, size, size=(resamples, size))
+        for boot, arr in zip(boots, arrays):
+            boot += w * arr[idx].mean(axis=1)
+    return boots
+
+
 def paired_bootstrap_delta(
     groups: Sequence[PairedGroup],
     *,
@@ -93,20 +118,17 @@ def paired_bootstrap_delta(
     if not used or total_weight <= 0:
         nan = float("nan")
         return Delta(0, nan, nan, nan, nan, nan, nan, nan, nan, confidence)
-    rng = np.random.default_rng(seed)
     base_mean = 0.0
     comp_mean = 0.0
-    boot_base = np.zeros(resamples)
-    boot_comp = np.zeros(resamples)
-    for g in used:
-        w = g.weight / total_weight
+    weights = [g.weight / total_weight for g in used]
+    samples = []
+    for g, w in zip(used, weights):
         b = np.asarray(g.base, dtype=np.float64)
         c = np.asarray(g.compressed, dtype=np.float64)
         base_mean += w * float(b.mean())
         comp_mean += w * float(c.mean())
-        idx = rng.integers(0, b.size, size=(resamples, b.size))
-        boot_base += w * b[idx].mean(axis=1)
-        boot_comp += w * c[idx].mean(axis=1)
+        samples.append((b, c))
+    boot_base, boot_comp = stratified_bootstrap(samples, weights, resamples=resamples, seed=seed)
     alpha = (1.0 - confidence) / 2.0
     diffs = boot_comp - boot_base
     lo, hi = (float(v) for v in np.quantile(diffs, [alpha, 1.0 - alpha]))

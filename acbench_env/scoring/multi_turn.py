@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from acbench_env.core.types import Trajectory
+from acbench_env.scoring.summary import text_table
 
 #: Error counters of ``info["tool_errors"]`` in ``acbench/ToolMultiTurn-v0``.
 ERROR_KINDS = ("unknown_tool", "invalid_arguments", "invariant_violation")
@@ -75,5 +76,4 @@ def format_multi_turn_table(rows: Sequence[MultiTurnSummary]) -> str:
                 ", ".join(f"{k}={v}" for k, v in r.errors.items() if v) or "-",
             )
         )
-    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in table)
+    return text_table(table)

@@ -39,8 +39,16 @@ from acbench_env.scoring.capability import (
     get_weighting,
     overall_score,
 )
-from acbench_env.scoring.deltas import Delta, PairedGroup, mean_pass_at_k, paired_bootstrap_delta
-from acbench_env.scoring.summary import bootstrap_ci, compression_label
+from acbench_env.scoring.deltas import (
+    BOOTSTRAP_RESAMPLES,
+    BOOTSTRAP_SEED,
+    Delta,
+    PairedGroup,
+    mean_pass_at_k,
+    paired_bootstrap_delta,
+    stratified_bootstrap,
+)
+from acbench_env.scoring.summary import bootstrap_ci, compression_text
 
 logger = logging.getLogger(__name__)
 
@@ -169,13 +177,15 @@ def _env_meta(env_id: str) -> tuple[str, str]:
     return (str(getattr(cls, "capability", "")), str(getattr(cls, "primary_metric", "score")))
 
 
-def _nan_to_none(value: Any) -> Any:
+def nan_to_none(value: Any) -> Any:
+    """``value`` with every NaN float replaced by ``None`` (JSON has no NaN), recursing into
+    dicts, lists and tuples (tuples become lists)."""
     if isinstance(value, float) and math.isnan(value):
         return None
     if isinstance(value, dict):
-        return {k: _nan_to_none(v) for k, v in value.items()}
+        return {k: nan_to_none(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_nan_to_none(v) for v in value]
+        return [nan_to_none(v) for v in value]
     return value
 
 
@@ -230,14 +240,15 @@ def build_report(data: SuiteData) -> dict[str, Any]:
     for task in suite["tasks"]:
         env_id = task["env_id"]
         cap, metric = _env_meta(env_id)
-        stored_caps = {
-            t.capability
-            for label in labels
-            for r in data.runs[label][env_id]
-            for t in r
-            if t.capability
-        }
-        cap = cap or next(iter(stored_caps), "")
+        if not cap:  # the env class declares none: fall back to the stored trajectories
+            stored_caps = {
+                t.capability
+                for label in labels
+                for r in data.runs[label][env_id]
+                for t in r
+                if t.capability
+            }
+            cap = next(iter(stored_caps), "")
         meta[env_id] = (cap, metric)
         expected = int(task["episodes"])
         per_model: dict[str, Any] = {}
@@ -245,7 +256,7 @@ def build_report(data: SuiteData) -> dict[str, Any]:
             first = data.runs[label][env_id][0]
             ts = _task_stats(first, expected, env_id, cap, metric)
             task_scores[label].append(ts)
-            lo, hi = bootstrap_ci([t.score for t in first]) if first else (float("nan"),) * 2
+            lo, hi = bootstrap_ci([t.score for t in first])  # (nan, nan) when empty
             rec: dict[str, Any] = {
                 "episodes": ts.episodes,
                 "status": ts.status,
@@ -283,16 +294,12 @@ def build_report(data: SuiteData) -> dict[str, Any]:
     for label in labels:
         caps = capability_scores(task_scores[label], weighting)
         for c in caps:
-            groups = [
-                [t.score for t in data.runs[label][ts.env_id][0]]
-                for ts in task_scores[label]
-                if ts.capability == c.capability and ts.episodes > 0
-            ]
-            weights = [
-                weighting.task_weight(ts.env_id)
-                for ts in task_scores[label]
-                if ts.capability == c.capability and ts.episodes > 0
-            ]
+            groups: list[list[float]] = []
+            weights: list[float] = []
+            for ts in task_scores[label]:
+                if ts.capability == c.capability and ts.episodes > 0:
+                    groups.append([t.score for t in data.runs[label][ts.env_id][0]])
+                    weights.append(weighting.task_weight(ts.env_id))
             lo, hi = _stratified_ci(groups, weights)
             caps_out.setdefault(c.capability, {})[label] = {
                 "score": c.score,
@@ -316,6 +323,7 @@ def build_report(data: SuiteData) -> dict[str, Any]:
     deltas: list[dict[str, Any]] = []
     for label in labels[1:]:
         cap_groups: dict[str, list[PairedGroup]] = {}
+        cap_partial: dict[str, bool] = {}  # capability -> any of its task deltas is partial
         for task in suite["tasks"]:
             env_id = task["env_id"]
             base_scores = {t.seed: t.score for t in data.runs[base][env_id][0]}
@@ -327,13 +335,15 @@ def build_report(data: SuiteData) -> dict[str, Any]:
                 weight=weighting.task_weight(env_id),
             )
             d = paired_bootstrap_delta([group])
+            partial = len(common) < int(task["episodes"])
+            cap_partial[meta[env_id][0]] = cap_partial.get(meta[env_id][0], False) or partial
             deltas.append(
                 {
                     "variant": label,
                     "level": "task",
                     "name": env_id,
                     "capability": meta[env_id][0],
-                    "partial": len(common) < int(task["episodes"]),
+                    "partial": partial,
                     **_delta_record(d),
                 }
             )
@@ -350,11 +360,7 @@ def build_report(data: SuiteData) -> dict[str, Any]:
                     "level": "capability",
                     "name": cap,
                     "capability": cap,
-                    "partial": any(
-                        r["partial"]
-                        for r in deltas
-                        if r["variant"] == label and r["level"] == "task" and r["capability"] == cap
-                    ),
+                    "partial": cap_partial[cap],
                     **_delta_record(d),
                 }
             )
@@ -377,20 +383,16 @@ def build_report(data: SuiteData) -> dict[str, Any]:
                     "level": "overall",
                     "name": "overall",
                     "capability": "",
-                    "partial": any(
-                        r["partial"]
-                        for r in deltas
-                        if r["variant"] == label and r["level"] == "task"
-                    ),
+                    "partial": any(cap_partial.values()),
                     **_delta_record(d),
                 }
             )
 
     needle: dict[str, list[dict[str, Any]]] = {}
     for label in labels:
-        for env_id, repeats in data.runs[label].items():
-            if env_id == "acbench/Needle-v0" and repeats[0]:
-                needle[label] = _needle_cells(repeats[0])
+        runs = data.runs[label]
+        if "acbench/Needle-v0" in runs and runs["acbench/Needle-v0"][0]:
+            needle[label] = _needle_cells(runs["acbench/Needle-v0"][0])
 
     report = {
         "report_version": REPORT_VERSION,
@@ -401,14 +403,19 @@ def build_report(data: SuiteData) -> dict[str, Any]:
             "fingerprint": manifest.get("suite_fingerprint"),
         },
         "weighting": {"version": weighting.version, "description": weighting.description},
-        "bootstrap": {"confidence": 0.95, "resamples": 2000, "seed": 0, "kind": "percentile"},
+        "bootstrap": {
+            "confidence": 0.95,
+            "resamples": BOOTSTRAP_RESAMPLES,
+            "seed": BOOTSTRAP_SEED,
+            "kind": "percentile",
+        },
         "models": [
             {
                 "label": m["label"],
                 "model": m["model"],
                 "backend": m.get("backend"),
                 "role": "base" if i == 0 else "variant",
-                "compression": _compression_text(m.get("compression")),
+                "compression": compression_text(m.get("compression")),
             }
             for i, m in enumerate(models)
         ],
@@ -420,7 +427,7 @@ def build_report(data: SuiteData) -> dict[str, Any]:
         "needle": needle,
         "analysis": list(data.analyses),
     }
-    return _nan_to_none(report)  # type: ignore[no-any-return]
+    return nan_to_none(report)  # type: ignore[no-any-return]
 
 
 def _capability_order(cap: str) -> int:
@@ -429,44 +436,23 @@ def _capability_order(cap: str) -> int:
     return CAPABILITIES.index(cap) if cap in CAPABILITIES else len(CAPABILITIES)
 
 
-def _compression_text(comp: Mapping[str, Any] | None) -> str:
-    if not comp:
-        return "none"
-    from acbench_env.core.types import ModelInfo
-
-    return compression_label(
-        Trajectory(
-            env_id="",
-            env_kwargs={},
-            seed=0,
-            task_id="",
-            task_index=0,
-            model=ModelInfo(model_id="", backend="", compression=dict(comp)),
-            steps=(),
-            score=0.0,
-            success=False,
-        )
-    )
-
-
 def _stratified_ci(
     groups: Sequence[Sequence[float]],
     weights: Sequence[float],
-    resamples: int = 2000,
-    seed: int = 0,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = BOOTSTRAP_SEED,
 ) -> tuple[float, float]:
     """Percentile bootstrap interval of a weighted mean of group means (groups resampled
     independently)."""
     if not groups:
         return (float("nan"), float("nan"))
-    rng = np.random.default_rng(seed)
     total = float(sum(weights))
-    boot = np.zeros(resamples)
-    for g, w in zip(groups, weights):
-        arr = np.asarray(g, dtype=np.float64)
-        boot += (w / total) * arr[rng.integers(0, arr.size, size=(resamples, arr.size))].mean(
-            axis=1
-        )
+    (boot,) = stratified_bootstrap(
+        [(np.asarray(g, dtype=np.float64),) for g in groups],
+        [w / total for w in weights],
+        resamples=resamples,
+        seed=seed,
+    )
     return (float(np.quantile(boot, 0.025)), float(np.quantile(boot, 0.975)))
 
 
@@ -591,9 +577,15 @@ def _sub(a: Any, b: Any) -> float | None:
     return None if a is None or b is None else a - b
 
 
-def render_markdown(report: Mapping[str, Any], images: Mapping[str, str] | None = None) -> str:
-    """The report as Markdown; ``images`` maps a plot name to a relative PNG path."""
-    t = markdown_tables(report)
+def render_markdown(
+    report: Mapping[str, Any],
+    images: Mapping[str, str] | None = None,
+    *,
+    tables: Mapping[str, str] | None = None,
+) -> str:
+    """The report as Markdown; ``images`` maps a plot name to a relative PNG path.
+    ``tables``: ``markdown_tables(report)`` when the caller has it already."""
+    t = markdown_tables(report) if tables is None else tables
     s = report["suite"]
     lines = [
         f"# acbench report: suite {s['name']} v{s['version']}",
@@ -657,9 +649,15 @@ def _inline(text: str) -> str:
     return esc
 
 
-def render_html(report: Mapping[str, Any], pngs: Mapping[str, bytes]) -> str:
-    """A self-contained HTML page: the tables, and every plot as a base64 data URI."""
-    t = markdown_tables(report)
+def render_html(
+    report: Mapping[str, Any],
+    pngs: Mapping[str, bytes],
+    *,
+    tables: Mapping[str, str] | None = None,
+) -> str:
+    """A self-contained HTML page: the tables, and every plot as a base64 data URI.
+    ``tables``: ``markdown_tables(report)`` when the caller has it already."""
+    t = markdown_tables(report) if tables is None else tables
     s = report["suite"]
 
     def img(name: str, alt: str) -> str:
@@ -721,6 +719,7 @@ def write_report(data: SuiteData, out: str | Path, *, plots: bool = True) -> dic
         for name, png in pngs.items():
             (out_dir / "plots" / f"{name}.png").write_bytes(png)
     images = {name: f"plots/{name}.png" for name in pngs}
-    (out_dir / "report.md").write_text(render_markdown(report, images))
-    (out_dir / "report.html").write_text(render_html(report, pngs))
+    tables = markdown_tables(report)
+    (out_dir / "report.md").write_text(render_markdown(report, images, tables=tables))
+    (out_dir / "report.html").write_text(render_html(report, pngs, tables=tables))
     return report

@@ -146,6 +146,29 @@ def _topk_indices(row: np.ndarray, k: int) -> np.ndarray:
     return part[np.lexsort((part, -row[part]))].astype(np.int64)
 
 
+def _topk_indices_many(row: np.ndarray, ks: Sequence[int]) -> dict[int, np.ndarray]:
+    """``_topk_indices(row, k)`` for every ``k`` of ``ks``, from one partition of ``row``.
+
+    The top ``max(ks) + 1`` entries are selected and ordered once; the first ``k`` of them
+    are the answer for ``k`` whenever the ``k``-th largest entry is strictly larger than the
+    next one. Otherwise (a tie across the cut, or NaN) which tied entries are kept depends on
+    :func:`numpy.argpartition`, so that ``k`` falls back to :func:`_topk_indices` and the
+    result is the same as computing each ``k`` on its own.
+    """
+    need = min(max(ks) + 1, row.size)
+    top = _topk_indices(row, need)
+    vals = row[top]
+    out: dict[int, np.ndarray] = {}
+    for k in ks:
+        if k >= row.size:
+            out[k] = top
+        elif vals[k - 1] > vals[k]:
+            out[k] = top[:k]
+        else:
+            out[k] = _topk_indices(row, k)
+    return out
+
+
 @dataclass(frozen=True)
 class TopKAgreement:
     """Base vs compressed agreement on the base model's top-k tokens, averaged over positions.
@@ -164,25 +187,30 @@ class TopKAgreement:
     undefined_positions: int
 
 
-def _positions(base: Any, compressed: Any, mask: Any | None) -> tuple[np.ndarray, np.ndarray]:
+def _masked_rows(z: np.ndarray, mask: Any | None) -> np.ndarray:
+    """``z`` (``[..., vocab]``) as ``[positions, vocab]`` rows, keeping the rows where
+    ``mask`` (the shape of ``z`` without its last axis) is true; all rows without a mask."""
+    rows = z.reshape(-1, z.shape[-1])
+    if mask is None:
+        return rows
+    m = np.asarray(mask, dtype=bool).reshape(-1)
+    if m.size != rows.shape[0]:
+        raise ConfigError(
+            f"mask has {m.size} positions but the logits have {rows.shape[0]}; the mask must "
+            "have the logits' shape without the vocabulary axis"
+        )
+    return rows[m]
+
+
+def position_rows(base: Any, compressed: Any, mask: Any | None) -> tuple[np.ndarray, np.ndarray]:
+    """The unmasked positions of two models' ``[..., vocab]`` logits, as float64 rows."""
     b = np.asarray(base, dtype=np.float64)
     c = np.asarray(compressed, dtype=np.float64)
     if b.shape != c.shape:
         raise ConfigError(f"base and compressed logits differ in shape: {b.shape} vs {c.shape}")
     if b.ndim < 2:
         raise ConfigError(f"logits need a vocabulary axis last, got shape {b.shape}")
-    vocab = b.shape[-1]
-    b = b.reshape(-1, vocab)
-    c = c.reshape(-1, vocab)
-    if mask is not None:
-        m = np.asarray(mask, dtype=bool).reshape(-1)
-        if m.size != b.shape[0]:
-            raise ConfigError(
-                f"mask has {m.size} positions but the logits have {b.shape[0]}; the mask must "
-                "have the logits' shape without the vocabulary axis"
-            )
-        b, c = b[m], c[m]
-    return b, c
+    return _masked_rows(b, mask), _masked_rows(c, mask)
 
 
 def topk_agreement(
@@ -193,30 +221,54 @@ def topk_agreement(
     mask: Any | None = None,
 ) -> TopKAgreement:
     """:class:`TopKAgreement` over every (unmasked) position of ``[..., vocab]`` logits."""
-    b, c = _positions(base_logits, compressed_logits, mask)
-    if not 1 <= k <= b.shape[-1]:
-        raise ConfigError(f"k must be in 1..{b.shape[-1]} (the vocabulary size), got {k}")
-    taus, rhos, jacs = [], [], []
-    undefined = 0
+    return topk_agreements(base_logits, compressed_logits, (k,), mask=mask)[0]
+
+
+def topk_agreements(
+    base_logits: Any,
+    compressed_logits: Any,
+    ks: Sequence[int],
+    *,
+    mask: Any | None = None,
+) -> list[TopKAgreement]:
+    """:func:`topk_agreement` for every ``k`` of ``ks`` (in that order), with one float64
+    conversion of the logits and one top-k selection per position for all ``ks``."""
+    b, c = position_rows(base_logits, compressed_logits, mask)
+    for k in ks:
+        if not 1 <= k <= b.shape[-1]:
+            raise ConfigError(f"k must be in 1..{b.shape[-1]} (the vocabulary size), got {k}")
+    if not ks:
+        return []
+    unique = list(dict.fromkeys(ks))
+    taus: dict[int, list[float]] = {k: [] for k in unique}
+    rhos: dict[int, list[float]] = {k: [] for k in unique}
+    jacs: dict[int, list[float]] = {k: [] for k in unique}
+    undefined = dict.fromkeys(unique, 0)
     for row_b, row_c in zip(b, c):
-        top_b = _topk_indices(row_b, k)
-        jacs.append(jaccard(top_b, _topk_indices(row_c, k)))
-        tau = kendall_tau(row_b[top_b], row_c[top_b])
-        rho = spearman_rho(row_b[top_b], row_c[top_b])
-        if math.isnan(tau) or math.isnan(rho):
-            undefined += 1
-            continue
-        taus.append(tau)
-        rhos.append(rho)
+        tops_b = _topk_indices_many(row_b, unique)
+        tops_c = _topk_indices_many(row_c, unique)
+        for k in unique:
+            top_b = tops_b[k]
+            jacs[k].append(jaccard(top_b, tops_c[k]))
+            tau = kendall_tau(row_b[top_b], row_c[top_b])
+            rho = spearman_rho(row_b[top_b], row_c[top_b])
+            if math.isnan(tau) or math.isnan(rho):
+                undefined[k] += 1
+                continue
+            taus[k].append(tau)
+            rhos[k].append(rho)
     n = int(b.shape[0])
-    return TopKAgreement(
-        k=k,
-        positions=n,
-        kendall_tau=float(np.mean(taus)) if taus else float("nan"),
-        spearman_rho=float(np.mean(rhos)) if rhos else float("nan"),
-        jaccard=float(np.mean(jacs)) if jacs else float("nan"),
-        undefined_positions=undefined,
-    )
+    return [
+        TopKAgreement(
+            k=k,
+            positions=n,
+            kendall_tau=float(np.mean(taus[k])) if taus[k] else float("nan"),
+            spearman_rho=float(np.mean(rhos[k])) if rhos[k] else float("nan"),
+            jaccard=float(np.mean(jacs[k])) if jacs[k] else float("nan"),
+            undefined_positions=undefined[k],
+        )
+        for k in ks
+    ]
 
 
 def energy(logits: Any, *, temperature: float = 1.0, mask: Any | None = None) -> np.ndarray:
@@ -230,15 +282,7 @@ def energy(logits: Any, *, temperature: float = 1.0, mask: Any | None = None) ->
     z = np.asarray(logits, dtype=np.float64)
     if z.ndim < 1 or z.shape[-1] == 0:
         raise ConfigError(f"logits need a non-empty vocabulary axis last, got shape {z.shape}")
-    z = z.reshape(-1, z.shape[-1]) / temperature
-    if mask is not None:
-        m = np.asarray(mask, dtype=bool).reshape(-1)
-        if m.size != z.shape[0]:
-            raise ConfigError(
-                f"mask has {m.size} positions but the logits have {z.shape[0]}; the mask must "
-                "have the logits' shape without the vocabulary axis"
-            )
-        z = z[m]
+    z = _masked_rows(z, mask) / temperature
     top = z.max(axis=1, keepdims=True)
     lse = top[:, 0] + np.log(np.exp(z - top).sum(axis=1))
     return -temperature * lse
@@ -292,9 +336,17 @@ def compare_energy(
     mask: Any | None = None,
 ) -> EnergyComparison:
     """:class:`EnergyComparison` of two models' logits on the same (unmasked) positions."""
-    b, c = _positions(base_logits, compressed_logits, mask)
-    eb = energy(b, temperature=temperature)
-    ec = energy(c, temperature=temperature)
+    b, c = position_rows(base_logits, compressed_logits, mask)
+    return compare_energies(
+        energy(b, temperature=temperature), energy(c, temperature=temperature), temperature
+    )
+
+
+def compare_energies(
+    base_energy: np.ndarray, compressed_energy: np.ndarray, temperature: float
+) -> EnergyComparison:
+    """:class:`EnergyComparison` of paired energies (from :func:`energy`, same positions)."""
+    eb, ec = base_energy, compressed_energy
     return EnergyComparison(
         temperature=temperature,
         positions=int(eb.size),

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -49,7 +50,12 @@ def bootstrap_ci(
 
 def compression_label(traj: Trajectory) -> str:
     """A short label of the compression fingerprint ("none" for an uncompressed model)."""
-    c = traj.model.compression
+    return compression_text(traj.model.compression)
+
+
+def compression_text(c: Mapping[str, Any] | None) -> str:
+    """A short label of a compression fingerprint, e.g. ``rtn-w4-g128`` ("none" for
+    ``None`` or an empty one)."""
     if not c:
         return "none"
     parts = [str(c.get("method", "?"))]
@@ -116,5 +122,11 @@ def format_table(summaries: Sequence[RunSummary]) -> str:
         )
         for s in summaries
     ]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    return text_table(rows)
+
+
+def text_table(rows: Sequence[Sequence[str]]) -> str:
+    """``rows`` (the header first) as plain text: columns left-aligned to their widest cell,
+    two spaces apart, trailing spaces stripped."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)

@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from acbench_env.core.types import Trajectory
+from acbench_env.scoring.summary import text_table
 from acbench_env.scoring.text_match import normalize_answer
 from acbench_env.tools.parsing import parse_tool_calls
 from acbench_env.tools.sandbox import ToolCall
@@ -267,5 +268,4 @@ def format_tool_steps_table(rows: Sequence[DimensionScore]) -> str:
                 f"{r.format_failure_rate:.3f}",
             )
         )
-    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in table)
+    return text_table(table)

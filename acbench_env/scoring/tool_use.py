@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from acbench_env.core.types import Trajectory
+from acbench_env.scoring.summary import text_table
 
 
 @dataclass(frozen=True)
@@ -70,5 +71,4 @@ def format_tool_use_table(summaries: Sequence[ToolUseSummary]) -> str:
                 ", ".join(f"{k}={v}" for k, v in sorted(s.errors.items())) or "-",
             )
         )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
+    return text_table(rows)
