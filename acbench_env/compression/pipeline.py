@@ -262,6 +262,15 @@ def _compress_layer(
     method = config.method
     if method == "awq":
         _awq_fold(layer, stats, leader_of, config)
+    prepared: dict[str, Q.PreparedHessian] = {}
+
+    def prepared_hessian(name: str) -> Q.PreparedHessian:
+        """One inverse Hessian per distinct input (q/k/v, gate/up share their leader's)."""
+        leader = leader_of[name]
+        if leader not in prepared:
+            prepared[leader] = Q.prepare_hessian(Q.hessian(stats[leader]), config.dampening)
+        return prepared[leader]
+
     for name, lin in linears.items():
         w = lin.weight
         full = f"{prefix}.{name}"
@@ -270,12 +279,11 @@ def _compress_layer(
         elif method == "gptq":
             qw = Q.gptq_quantize(
                 w,
-                Q.hessian(stats[leader_of[name]]),
+                prepared_hessian(name),
                 config.bits,
                 config.group_size,
                 config.symmetric,
                 block_size=config.block_size,
-                dampening=config.dampening,
             )
         else:
             qw = None
@@ -290,11 +298,10 @@ def _compress_layer(
         else:
             new = P.sparsegpt_prune(
                 w,
-                Q.hessian(stats[leader_of[name]]),
+                prepared_hessian(name),
                 config.sparsity,
                 config.pattern,
                 block_size=config.block_size,
-                dampening=config.dampening,
             )
         _set_weight(lin, new)
 
