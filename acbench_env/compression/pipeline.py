@@ -69,10 +69,8 @@ class CompressionResult:
 
 @dataclass(frozen=True)
 class AwqStats:
-    """Per-channel ``sum |x|``, the token count, and a sample of input rows for the loss."""
+    """A sample of input rows (every ``awq_stride``-th token of each batch) for the loss."""
 
-    abs_sum: torch.Tensor
-    tokens: int
     rows: tuple[torch.Tensor, ...]
 
     @property
@@ -86,7 +84,7 @@ def _make_stats(method: str, in_features: int) -> Any:
     if method == "wanda":
         return P.make_empty_norms(in_features)
     if method == "awq":
-        return AwqStats(torch.zeros(in_features, dtype=torch.float64), 0, ())
+        return AwqStats(())
     raise AssertionError(method)
 
 
@@ -96,11 +94,7 @@ def _accumulate(method: str, stats: Any, x: torch.Tensor, awq_stride: int) -> An
     if method == "wanda":
         return P.accumulate_norms(stats, x)
     flat = x.detach().reshape(-1, x.shape[-1]).float()
-    return AwqStats(
-        stats.abs_sum + flat.abs().sum(dim=0).double(),
-        stats.tokens + flat.shape[0],
-        (*stats.rows, flat[::awq_stride].clone()),
-    )
+    return AwqStats((*stats.rows, flat[::awq_stride].clone()))
 
 
 # --- model structure ------------------------------------------------------------------
