@@ -408,15 +408,10 @@ class _RepeatAgent:
         return self._agent.system_prompt  # type: ignore[no-any-return]
 
     def respond(self, inputs: Sequence[Any]) -> list[Any]:
-        import numpy as np
+        from acbench_env.core.runner import request_seed
 
         shifted = [
-            replace(
-                inp,
-                seed=None
-                if inp.seed is None
-                else int(np.random.SeedSequence([inp.seed, self._repeat]).generate_state(1)[0]),
-            )
+            replace(inp, seed=None if inp.seed is None else request_seed(inp.seed, self._repeat))
             for inp in inputs
         ]
         return self._agent.respond(shifted)  # type: ignore[no-any-return]
