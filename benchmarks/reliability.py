@@ -25,23 +25,27 @@ import logging
 import os
 import sys
 import tempfile
-import threading
 import time
+from functools import partial
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the tests' helpers (payloads, fake server) live in tests/
 
 import acbench_env  # noqa: E402,F401
-from acbench_env.agents import LLMPolicyAgent  # noqa: E402
-from acbench_env.agents.backends import GenerationRequest, create_backend  # noqa: E402
 from acbench_env.core.determinism import AGENTS, check_determinism  # noqa: E402
 from acbench_env.core.errors import BackendError  # noqa: E402
 from acbench_env.core.jsonl import read_trajectories  # noqa: E402
 from acbench_env.core.registry import env_ids  # noqa: E402
-from acbench_env.core.runner import run_episodes  # noqa: E402
 from tests.agents.fake_openai_server import serve_fake  # noqa: E402
+from tests.reliability.faults import (  # noqa: E402
+    BOUND_S,
+    TIMEOUT,
+    fault_backend,
+    request,
+    run_blocks,
+    run_bounded,
+)
 from tests.reliability.fuzzing import fuzz_env  # noqa: E402
 from tests.reliability.isolation import probe_env  # noqa: E402
 from tests.reliability.killing import kill_and_resume  # noqa: E402
@@ -125,27 +129,10 @@ def escape_part(ids: list[str]) -> dict[str, int]:
     return {"escape_attempts": attempts, "escapes": escapes}
 
 
-def _bounded(fn: Any, limit_s: float) -> tuple[Any, BaseException | None, bool]:
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["value"] = fn()
-        except BaseException as exc:  # noqa: BLE001
-            box["error"] = exc
-
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    thread.join(limit_s)
-    return box.get("value"), box.get("error"), thread.is_alive()
-
-
 def fault_part(repeats: int) -> dict[str, int]:
     print(f"\n## 4. Server faults (fake OpenAI server; timeout 0.4 s, 2 retries), {repeats}x each")
     print(f"{'fault':10s} {'kind':10s} {'trials':>6s} {'right':>5s} {'hangs':>5s} {'max s':>6s}")
-    timeout, retries = 0.4, 2
-    bound = (retries + 1) * 2 * timeout + 0.4 + 5.0
-    req = GenerationRequest(messages=({"role": "user", "content": "abc"},), max_new_tokens=8)
+    req = request("abc")
     out = {
         "fault_trials": 0,
         "fault_hangs": 0,
@@ -162,19 +149,12 @@ def fault_part(repeats: int) -> dict[str, int]:
         worst = 0.0
         for _ in range(repeats):
             with serve_fake() as (url, state):
-                state.delay_s = timeout / 3 if fault == "slow" else 0.1
-                backend = create_backend(
-                    "openai",
-                    model="default",
-                    base_url=url,
-                    timeout=timeout,
-                    max_retries=retries,
-                    backoff_s=0.1,
-                )
+                state.delay_s = TIMEOUT / 3 if fault == "slow" else 0.1
+                backend = fault_backend(url)
                 state.inject(fault, count=1 if kind == "transient" else -1)
-                t0 = time.monotonic()
-                value, error, hung = _bounded(lambda b=backend: b.generate([req]), bound)
-                worst = max(worst, time.monotonic() - t0)
+                r = run_bounded(lambda b=backend: b.generate([req]), BOUND_S)
+                value, error, hung = r.value, r.error, r.hung
+                worst = max(worst, r.elapsed_s)
                 ok = (
                     (value is not None and value[0].text == "cba")
                     if kind == "transient"
@@ -194,35 +174,16 @@ def fault_part(repeats: int) -> dict[str, int]:
                 path = Path(tmp) / "run.jsonl"
                 episodes = 12
 
-                def run(u: str, path: Path = path, episodes: int = episodes) -> Any:
-                    agent = LLMPolicyAgent(
-                        create_backend(
-                            "openai",
-                            model="default",
-                            base_url=u,
-                            timeout=timeout,
-                            max_retries=retries,
-                            backoff_s=0.1,
-                        ),
-                        max_new_tokens=8,
-                    )
-                    return run_episodes(
-                        "acbench/BlocksWorld-v0",
-                        agent,
-                        episodes=episodes,
-                        seed=3,
-                        out=path,
-                        batch_size=3,
-                    )
-
                 with serve_fake() as (url, state):
                     port = int(url.rsplit(":", 1)[1].split("/")[0])
                     state.delay_s = 0.1
                     state.inject(fault, after=40 + 13 * trial)
-                    _, error, hung1 = _bounded(lambda u=url: run(u), 120)
+                    first = run_bounded(partial(run_blocks, url, path, episodes), 120)
+                error, hung1 = first.error, first.hung
                 saved = len(read_trajectories(path))
                 with serve_fake(port=port) as (url2, _):
-                    _, error2, hung2 = _bounded(lambda u=url2: run(u), 120)
+                    second = run_bounded(partial(run_blocks, url2, path, episodes), 120)
+                error2, hung2 = second.error, second.hung
                 seeds = [t.seed for t in read_trajectories(path)]
                 lost = len(set(range(3, 3 + episodes)) - set(seeds))
                 dup = len(seeds) - len(set(seeds))

@@ -69,10 +69,8 @@ class CompressionResult:
 
 @dataclass(frozen=True)
 class AwqStats:
-    """Per-channel ``sum |x|``, the token count, and a sample of input rows for the loss."""
+    """A sample of input rows (every ``awq_stride``-th token of each batch) for the loss."""
 
-    abs_sum: torch.Tensor
-    tokens: int
     rows: tuple[torch.Tensor, ...]
 
     @property
@@ -86,7 +84,7 @@ def _make_stats(method: str, in_features: int) -> Any:
     if method == "wanda":
         return P.make_empty_norms(in_features)
     if method == "awq":
-        return AwqStats(torch.zeros(in_features, dtype=torch.float64), 0, ())
+        return AwqStats(())
     raise AssertionError(method)
 
 
@@ -96,11 +94,7 @@ def _accumulate(method: str, stats: Any, x: torch.Tensor, awq_stride: int) -> An
     if method == "wanda":
         return P.accumulate_norms(stats, x)
     flat = x.detach().reshape(-1, x.shape[-1]).float()
-    return AwqStats(
-        stats.abs_sum + flat.abs().sum(dim=0).double(),
-        stats.tokens + flat.shape[0],
-        (*stats.rows, flat[::awq_stride].clone()),
-    )
+    return AwqStats((*stats.rows, flat[::awq_stride].clone()))
 
 
 # --- model structure ------------------------------------------------------------------
@@ -262,39 +256,42 @@ def _compress_layer(
     method = config.method
     if method == "awq":
         _awq_fold(layer, stats, leader_of, config)
+    prepared: dict[str, Q.PreparedHessian] = {}
+
+    def prepared_hessian(name: str) -> Q.PreparedHessian:
+        """One inverse Hessian per distinct input (q/k/v, gate/up share their leader's)."""
+        leader = leader_of[name]
+        if leader not in prepared:
+            prepared[leader] = Q.prepare_hessian(Q.hessian(stats[leader]), config.dampening)
+        return prepared[leader]
+
     for name, lin in linears.items():
         w = lin.weight
-        full = f"{prefix}.{name}"
-        if method in ("rtn", "awq"):
-            qw = Q.rtn_quantize(w, config.bits, config.group_size, config.symmetric)
-        elif method == "gptq":
-            qw = Q.gptq_quantize(
-                w,
-                Q.hessian(stats[leader_of[name]]),
-                config.bits,
-                config.group_size,
-                config.symmetric,
-                block_size=config.block_size,
-                dampening=config.dampening,
-            )
-        else:
-            qw = None
-        if qw is not None:
-            qparams[full] = qw
-            _set_weight(lin, qw.weight)
-            continue
-        if method == "magnitude":
+        if config.is_quantization:
+            if method == "gptq":
+                qw = Q.gptq_quantize(
+                    w,
+                    prepared_hessian(name),
+                    config.bits,
+                    config.group_size,
+                    config.symmetric,
+                    block_size=config.block_size,
+                )
+            else:  # rtn, awq (its scales are folded in already)
+                qw = Q.rtn_quantize(w, config.bits, config.group_size, config.symmetric)
+            qparams[f"{prefix}.{name}"] = qw
+            new = qw.weight
+        elif method == "magnitude":
             new = P.magnitude_prune(w, config.sparsity, config.pattern)
         elif method == "wanda":
             new = P.wanda_prune(w, stats[leader_of[name]], config.sparsity, config.pattern)
         else:
             new = P.sparsegpt_prune(
                 w,
-                Q.hessian(stats[leader_of[name]]),
+                prepared_hessian(name),
                 config.sparsity,
                 config.pattern,
                 block_size=config.block_size,
-                dampening=config.dampening,
             )
         _set_weight(lin, new)
 
@@ -322,21 +319,17 @@ def compress_model_in_place(
     qparams: dict[str, Q.QuantizedWeight] = {}
     model.eval()
     bar = tqdm(total=len(layers), desc=f"{config.method}: layers", disable=not progress)
+    # Methods without calibration have no inputs: no statistics, nothing to propagate.
+    inputs: list[tuple[torch.Tensor, dict[str, Any]]] = []
+    awq_stride = 1
     with torch.no_grad():
-        if not config.needs_calibration:
-            for i, layer in enumerate(layers):
-                with _single_thread():
-                    _compress_layer(layer, f"model.layers.{i}", config, {}, {}, qparams)
-                bar.update(1)
-            bar.close()
-            return qparams
-        if calibration is None:
-            raise ConfigError(f"{config.method} needs calibration data")
-        ids = calibration.input_ids
-        batches = [ids[k : k + batch_size] for k in range(0, ids.shape[0], batch_size)]
-        inputs = _capture_first_inputs(model, layers[0], batches)
-        total_tokens = int(ids.numel())
-        awq_stride = max(1, total_tokens // AWQ_LOSS_TOKENS)
+        if config.needs_calibration:
+            if calibration is None:
+                raise ConfigError(f"{config.method} needs calibration data")
+            ids = calibration.input_ids
+            batches = [ids[k : k + batch_size] for k in range(0, ids.shape[0], batch_size)]
+            inputs = _capture_first_inputs(model, layers[0], batches)
+            awq_stride = max(1, int(ids.numel()) // AWQ_LOSS_TOKENS)
         for i, layer in enumerate(layers):
             linears = _linears(layer)
             t0 = time.perf_counter()
@@ -349,13 +342,14 @@ def compress_model_in_place(
                 _compress_layer(layer, f"model.layers.{i}", config, stats, leader_of, qparams)
             t2 = time.perf_counter()
             inputs = [(_run_layer(layer, hidden, kw), kw) for hidden, kw in inputs]
-            logger.debug(
-                "layer %d: statistics %.2f s, compression %.2f s, propagation %.2f s",
-                i,
-                t1 - t0,
-                t2 - t1,
-                time.perf_counter() - t2,
-            )
+            if config.needs_calibration:
+                logger.debug(
+                    "layer %d: statistics %.2f s, compression %.2f s, propagation %.2f s",
+                    i,
+                    t1 - t0,
+                    t2 - t1,
+                    time.perf_counter() - t2,
+                )
             bar.update(1)
     bar.close()
     return qparams

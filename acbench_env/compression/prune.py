@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from acbench_env.compression.quantize import _inverse_cholesky, _prepare
+from acbench_env.compression.quantize import PreparedHessian, _dead_and_hinv, _masked_weight
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ def wanda_prune(
 
 def sparsegpt_prune(
     weight: torch.Tensor,
-    h: torch.Tensor,
+    h: torch.Tensor | PreparedHessian,
     sparsity: float,
     pattern: str,
     *,
@@ -96,14 +96,17 @@ def sparsegpt_prune(
 
     ``h`` is the layer-input Hessian (``2/n X^T X``). Unstructured masks prune exactly
     ``round(rows * block * sparsity)`` weights per column block (so the layer's sparsity is
-    exact); ``n:m`` masks are chosen per group of ``m`` columns as they are reached.
+    exact); ``n:m`` masks are chosen per group of ``m`` columns as they are reached. ``h``
+    may also be its :func:`~acbench_env.compression.quantize.prepare_hessian` result (which
+    already holds the damping, so ``dampening`` is then unused).
     """
-    w, h = _prepare(weight, h)
+    dead, make_hinv = _dead_and_hinv(h, dampening)
+    w = _masked_weight(weight, dead)
     rows, cols = w.shape
     prune_n, m = _n_m(pattern)
     if m and (cols % m or block_size % m):
         raise ValueError(f"a {pattern} pattern needs the input size ({cols}) divisible by {m}")
-    hinv = _inverse_cholesky(h, dampening)
+    hinv = make_hinv()
     for i1 in range(0, cols, block_size):
         i2 = min(i1 + block_size, cols)
         count = i2 - i1

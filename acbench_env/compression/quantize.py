@@ -13,6 +13,7 @@ randomness, and are deterministic for a given input.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -141,19 +142,52 @@ def _inverse_cholesky(h: torch.Tensor, dampening: float) -> torch.Tensor:
     raise ValueError("the Hessian is not positive definite even with heavy damping")
 
 
-def _prepare(weight: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Float copies of W and H with dead input columns (never activated) zeroed."""
-    w = weight.detach().to(torch.float64).clone()
+@dataclass(frozen=True)
+class PreparedHessian:
+    """What GPTQ and SparseGPT take from a layer-input Hessian, computed once per input (so
+    Linears sharing an input, such as q/k/v, share it): the dead input columns (never
+    activated) and the upper Cholesky factor of the damped inverse."""
+
+    dead: torch.Tensor  # [in], bool
+    hinv: torch.Tensor  # [in, in], float64, upper triangular
+
+
+def _fix_dead(h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """A copy of H with the diagonal of dead input columns set to 1, and their mask."""
     h = h.clone()
     dead = torch.diag(h) == 0
     h[dead, dead] = 1.0
+    return h, dead
+
+
+def prepare_hessian(h: torch.Tensor, dampening: float = 0.01) -> PreparedHessian:
+    """The dead-column mask and inverse Cholesky factor of ``h``, for :func:`gptq_quantize`
+    and :func:`~acbench_env.compression.prune.sparsegpt_prune`."""
+    fixed, dead = _fix_dead(h)
+    return PreparedHessian(dead, _inverse_cholesky(fixed, dampening))
+
+
+def _dead_and_hinv(
+    h: torch.Tensor | PreparedHessian, dampening: float
+) -> tuple[torch.Tensor, Callable[[], torch.Tensor]]:
+    """The dead-column mask now, and the inverse factor on demand (after argument checks)."""
+    if isinstance(h, PreparedHessian):
+        prepared = h
+        return prepared.dead, lambda: prepared.hinv
+    fixed, dead = _fix_dead(h)
+    return dead, lambda: _inverse_cholesky(fixed, dampening)
+
+
+def _masked_weight(weight: torch.Tensor, dead: torch.Tensor) -> torch.Tensor:
+    """A float64 copy of W with the dead input columns zeroed."""
+    w = weight.detach().to(torch.float64).clone()
     w[:, dead] = 0.0
-    return w, h
+    return w
 
 
 def gptq_quantize(
     weight: torch.Tensor,
-    h: torch.Tensor,
+    h: torch.Tensor | PreparedHessian,
     bits: int,
     group_size: int | None,
     symmetric: bool,
@@ -167,12 +201,16 @@ def gptq_quantize(
     A group's scale is set from the (error-updated) weights when the first column of that
     group is reached ("dynamic groups", as in the reference implementation). No activation
     reordering, so the result is deterministic and groups stay contiguous.
+
+    ``h`` is the layer-input Hessian, or its :func:`prepare_hessian` result (which already
+    holds the damping, so ``dampening`` is then unused).
     """
-    w, h = _prepare(weight, h)
+    dead, make_hinv = _dead_and_hinv(h, dampening)
+    w = _masked_weight(weight, dead)
     rows, cols = w.shape
     groups = _groups(cols, group_size)
     gs = cols // groups
-    hinv = _inverse_cholesky(h, dampening)
+    hinv = make_hinv()
     scale = torch.zeros(rows, groups, dtype=torch.float64, device=w.device)
     zero = torch.zeros_like(scale)
     qmin, qmax = int_range(bits)

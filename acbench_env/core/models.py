@@ -82,12 +82,34 @@ def weight_files(model_dir: Path) -> list[Path]:
 
 def weights_sha256(model_dir: Path) -> str:
     """sha256 over a model folder's weight files (the name and content hash of each), as
-    compression metadata records it in ``source_model_sha256``."""
+    compression metadata records it in ``source_model_sha256``.
+
+    Hashing a model takes seconds to minutes, so the result is cached in the per-user cache
+    keyed by the files' paths, sizes and modification times.
+    """
+    files = weight_files(model_dir)
+    stats = [f.stat() for f in files]
+    key = hashlib.sha256(
+        json.dumps(
+            [[str(f.resolve()), st.st_size, st.st_mtime_ns] for f, st in zip(files, stats)]
+        ).encode()
+    ).hexdigest()
+    cache = cache_dir() / "fingerprints" / f"{key}.txt"
+    if cache.is_file():
+        return cache.read_text().strip()
     digest = hashlib.sha256()
-    for f in weight_files(model_dir):
+    for f in files:
         digest.update(f.name.encode())
         digest.update(sha256_file(f).encode())
-    return digest.hexdigest()
+    value = digest.hexdigest()
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(value)
+        tmp.replace(cache)
+    except OSError:  # a read-only cache only costs the hashing time
+        logger.debug("could not cache the weights fingerprint in %s", cache)
+    return value
 
 
 def convert_gguf(gguf_path: Path, out_dir: Path) -> None:

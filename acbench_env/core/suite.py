@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -301,35 +300,6 @@ def run_file(out: Path, label: str, env_id: str, repeat: int = 0) -> Path:
     return out / "runs" / label / name
 
 
-def weights_fingerprint(model_dir: Path) -> str:
-    """sha256 over the weight files (name and content hash of each), as compression
-    metadata records it in ``source_model_sha256``.
-
-    Hashing a model takes seconds to minutes, so the result is cached in the per-user cache
-    keyed by the files' paths, sizes and modification times.
-    """
-    from acbench_env.core.models import cache_dir, weight_files, weights_sha256
-
-    files = weight_files(model_dir)
-    key = hashlib.sha256(
-        json.dumps(
-            [[str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns] for f in files]
-        ).encode()
-    ).hexdigest()
-    cache = cache_dir() / "fingerprints" / f"{key}.txt"
-    if cache.is_file():
-        return cache.read_text().strip()
-    value = weights_sha256(model_dir)
-    try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(value)
-        tmp.replace(cache)
-    except OSError:  # a read-only cache only costs the hashing time
-        logger.debug("could not cache the weights fingerprint in %s", cache)
-    return value
-
-
 def read_manifest(out: Path) -> dict[str, Any] | None:
     path = out / MANIFEST_FILE
     if not path.is_file():
@@ -438,15 +408,10 @@ class _RepeatAgent:
         return self._agent.system_prompt  # type: ignore[no-any-return]
 
     def respond(self, inputs: Sequence[Any]) -> list[Any]:
-        import numpy as np
+        from acbench_env.core.runner import request_seed
 
         shifted = [
-            replace(
-                inp,
-                seed=None
-                if inp.seed is None
-                else int(np.random.SeedSequence([inp.seed, self._repeat]).generate_state(1)[0]),
-            )
+            replace(inp, seed=None if inp.seed is None else request_seed(inp.seed, self._repeat))
             for inp in inputs
         ]
         return self._agent.respond(shifted)  # type: ignore[no-any-return]
@@ -473,7 +438,7 @@ def check_suite_task(task: SuiteTask) -> None:
 def describe_models(models: Sequence[str], backend: str) -> list[dict[str, Any]]:
     """Manifest entries for ``models`` (the first is the base): label, model, backend, the
     weights fingerprint and the compression fingerprint. Bad paths fail here."""
-    from acbench_env.core.models import resolve_model
+    from acbench_env.core.models import resolve_model, weights_sha256
 
     if not models:
         raise ConfigError("pass at least one model (the base model first)")
@@ -484,7 +449,7 @@ def describe_models(models: Sequence[str], backend: str) -> list[dict[str, Any]]
             path = resolve_model(model)
             from acbench_env.compression.metadata import read_fingerprint
 
-            entry["weights_sha256"] = weights_fingerprint(path)
+            entry["weights_sha256"] = weights_sha256(path)
             entry["compression"] = read_fingerprint(path)
         out.append(entry)
     base = out[0]

@@ -156,3 +156,16 @@ def test_sparsegpt_exact_pattern_and_better_than_wanda(pattern: str) -> None:
     wanda = P.wanda_prune(w, norms, 0.5, pattern)
     assert out_error(w, new, x) < out_error(w, wanda, x)
     assert torch.equal(new, P.sparsegpt_prune(w, h, 0.5, pattern, block_size=32))
+
+
+def test_prepared_hessian_gives_the_same_weights() -> None:
+    x = correlated_inputs(128, 32, seed=16)
+    x[:, 3] = 0.0  # a dead input
+    w = torch.randn(8, 32, generator=_gen(17))
+    h = Q.hessian(Q.accumulate_hessian(Q.make_empty_hessian(32), x))
+    prepared = Q.prepare_hessian(h, 0.05)
+    a = Q.gptq_quantize(w, h, 4, 16, True, block_size=8, dampening=0.05)
+    b = Q.gptq_quantize(w, prepared, 4, 16, True, block_size=8)
+    assert torch.equal(a.weight, b.weight) and torch.equal(a.scale, b.scale)
+    c = P.sparsegpt_prune(w, h, 0.5, "2:4", block_size=8, dampening=0.05)
+    assert torch.equal(c, P.sparsegpt_prune(w, prepared, 0.5, "2:4", block_size=8))

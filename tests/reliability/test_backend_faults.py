@@ -6,53 +6,25 @@ blocking CI.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from acbench_env.agents import LLMPolicyAgent
-from acbench_env.agents.backends import GenerationRequest, create_backend
 from acbench_env.core.errors import BackendError
 from acbench_env.core.jsonl import read_trajectories
-from acbench_env.core.runner import run_episodes
 from tests.agents.fake_openai_server import serve_fake
-
-TIMEOUT = 0.4
-RETRIES = 2
-#: The longest a failing call may take: every attempt (at most two timeouts: connection
-#: and answer) plus the backoff, with slack for a busy machine.
-BOUND_S = (RETRIES + 1) * 2 * TIMEOUT + 0.1 * 2**RETRIES + 5.0
+from tests.reliability.faults import BOUND_S, RETRIES, TIMEOUT, run_bounded
+from tests.reliability.faults import fault_backend as _backend
+from tests.reliability.faults import request as _req
+from tests.reliability.faults import run_blocks as _run
 
 
 def bounded(fn: Callable[[], Any], limit_s: float) -> tuple[Any, BaseException | None, float]:
     """Run ``fn`` in a thread; fail the test if it is still running after ``limit_s``."""
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["value"] = fn()
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller
-            box["error"] = exc
-
-    t0 = time.monotonic()
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    thread.join(limit_s)
-    assert not thread.is_alive(), f"hung for more than {limit_s:.0f} s"
-    return box.get("value"), box.get("error"), time.monotonic() - t0
-
-
-def _backend(url: str) -> Any:
-    return create_backend(
-        "openai", model="default", base_url=url, timeout=TIMEOUT, max_retries=RETRIES, backoff_s=0.1
-    )
-
-
-def _req(text: str) -> GenerationRequest:
-    return GenerationRequest(messages=({"role": "user", "content": text},), max_new_tokens=8)
+    r = run_bounded(fn, limit_s)
+    assert not r.hung, f"hung for more than {limit_s:.0f} s"
+    return r.value, r.error, r.elapsed_s
 
 
 @pytest.mark.parametrize("fault", ["stall", "trickle", "reset", "503"])
@@ -90,13 +62,6 @@ def test_slow_answers_within_the_timeout_succeed() -> None:
         assert error is None and [o.text for o in out] == [f"x{i}"[::-1] for i in range(6)]
         assert state.faults_injected == 6
         backend.close()
-
-
-def _run(url: str, out, episodes: int) -> Any:
-    agent = LLMPolicyAgent(_backend(url), max_new_tokens=8)
-    return run_episodes(
-        "acbench/BlocksWorld-v0", agent, episodes=episodes, seed=3, out=out, batch_size=3
-    )
 
 
 @pytest.mark.parametrize("fault", ["die", "stall", "reset"])
