@@ -75,7 +75,8 @@ def _make_agent(args: argparse.Namespace) -> Any:
 def cmd_run(args: argparse.Namespace) -> int:
     from acbench_env.core.jsonl import read_trajectories
     from acbench_env.core.registry import check_env_id
-    from acbench_env.core.runner import episode_seeds, run_episodes
+    from acbench_env.core.seeds import episode_seeds
+    from acbench_env.experiments.runner import run_episodes
     from acbench_env.scoring import format_table, summarize
 
     env_kwargs = _parse_env_args(args.env_arg)
@@ -208,8 +209,8 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 def cmd_check_determinism(args: argparse.Namespace) -> int:
-    from acbench_env.core.determinism import AGENTS, check_determinism
     from acbench_env.core.registry import check_env_id, env_ids
+    from acbench_env.experiments.determinism import AGENTS, check_determinism
 
     ids = args.env or env_ids()
     for env_id in ids:
@@ -268,7 +269,7 @@ def _csv(text: str, kind: type) -> list[Any]:
 
 
 def cmd_needle_grid(args: argparse.Namespace) -> int:
-    from acbench_env.core.needle_sweep import check_cells, run_needle_grid
+    from acbench_env.experiments.needle_sweep import check_cells, run_needle_grid
 
     lengths = _csv(args.lengths, int)
     depths = _csv(args.depths, float)
@@ -312,7 +313,8 @@ def _report_line(report: dict[str, Any]) -> str:
 
 
 def cmd_suite(args: argparse.Namespace) -> int:
-    from acbench_env.core.suite import describe_models, get_suite, run_suite
+    from acbench_env.core.suites import get_suite
+    from acbench_env.experiments.suite import describe_models, run_suite
     from acbench_env.scoring.report import load_suite, write_report
 
     suite = get_suite(args.suite)
@@ -363,9 +365,10 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
+    from acbench_env.core.manifest import model_labels, read_manifest
     from acbench_env.core.registry import env_ids
-    from acbench_env.core.suite import get_suite, model_labels, read_manifest, suite_from_record
-    from acbench_env.scoring.analyze import run_analysis
+    from acbench_env.core.suites import get_suite, suite_from_record
+    from acbench_env.experiments.analysis import run_analysis
 
     compressed = [m.strip() for m in ",".join(args.compressed).split(",") if m.strip()]
     out = Path(args.out)

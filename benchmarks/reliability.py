@@ -33,10 +33,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the tests' helpers (payloads, fake server) live in tests/
 
 import acbench_env  # noqa: E402,F401
-from acbench_env.core.determinism import AGENTS, check_determinism  # noqa: E402
 from acbench_env.core.errors import BackendError  # noqa: E402
 from acbench_env.core.jsonl import read_trajectories  # noqa: E402
 from acbench_env.core.registry import env_ids  # noqa: E402
+from acbench_env.experiments.determinism import AGENTS, check_determinism  # noqa: E402
 from tests.agents.fake_openai_server import serve_fake  # noqa: E402
 from tests.reliability.faults import (  # noqa: E402
     BOUND_S,

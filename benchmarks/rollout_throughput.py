@@ -28,9 +28,9 @@ from typing import Any
 import acbench_env  # noqa: F401
 from acbench_env.agents import LLMPolicyAgent
 from acbench_env.agents.backends import create_backend
-from acbench_env.agents.backends.base import GenerationRequest
-from acbench_env.core.runner import RunResult, run_episodes
+from acbench_env.core.protocols import GenerationRequest
 from acbench_env.core.types import Message
+from acbench_env.experiments.runner import RunResult, run_episodes
 
 
 def step_requests(result: RunResult, max_new_tokens: int) -> list[GenerationRequest]:

@@ -1,4 +1,4 @@
-"""The agent protocol.
+"""The agent base class (the protocol itself is :class:`acbench_env.core.protocols.Agent`).
 
 An agent answers a batch of conversations at once (:meth:`Agent.respond`), which is what
 the rollout runner calls: it gathers every pending request into one call. For stepping one
@@ -10,56 +10,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
+from acbench_env.core.protocols import Agent, AgentInput, AgentReply
 from acbench_env.core.types import Message, ModelInfo
 
-
-@dataclass(frozen=True)
-class AgentInput:
-    """One pending request: the conversation so far (ending with the latest observation).
-
-    ``env`` is the unwrapped environment of the episode (only privileged agents such as
-    :class:`~acbench_env.agents.oracle.OracleAgent` look at it); ``seed`` is the
-    per-request sampling seed; ``answer_tokens`` the env's suggested generation budget
-    (``TextEnv.answer_tokens``), used by agents not given one.
-    """
-
-    messages: tuple[Message, ...]
-    env: Any = None
-    seed: int | None = None
-    answer_tokens: int | None = None
-
-
-@dataclass(frozen=True)
-class AgentReply:
-    """An agent's answer to one request, with token accounting when a model produced it."""
-
-    text: str
-    prompt_tokens: int | None = None
-    completion_tokens: int | None = None
-    token_ids: tuple[int, ...] | None = None
-    logprobs: tuple[float, ...] | None = None
-    finish_reason: str | None = None
-    prompt_token_ids: tuple[int, ...] | None = None
-
-
-@runtime_checkable
-class Agent(Protocol):
-    """What the rollout runner needs of an agent."""
-
-    @property
-    def info(self) -> ModelInfo: ...
-
-    @property
-    def system_prompt(self) -> str | None: ...
-
-    def respond(self, inputs: Sequence[AgentInput]) -> list[AgentReply]: ...
-
-    def act(self, observation: str) -> str: ...
-
-    def reset(self, few_shot: Sequence[Message] = ()) -> None: ...
+__all__ = ["Agent", "AgentInput", "AgentReply", "BaseAgent"]
 
 
 class BaseAgent(ABC):

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from acbench_env.agents.backends.base import Backend, GenerationRequest
 from acbench_env.agents.base import AgentInput, AgentReply, BaseAgent
 from acbench_env.core.errors import ConfigError
+from acbench_env.core.protocols import Backend, GenerationRequest
 from acbench_env.core.types import Message, ModelInfo
 
 #: Generation budget when neither the agent nor the environment sets one.

@@ -4,7 +4,7 @@
 :mod:`acbench_env.compression.pipeline`, imported lazily so that ``import acbench_env``
 does not import torch) runs one of GPTQ, AWQ, RTN (quantization) or Wanda, SparseGPT,
 magnitude (pruning) over a model and writes a checkpoint folder plus the metadata file
-(:mod:`acbench_env.compression.metadata`) from which trajectories and reports read a
+(:mod:`acbench_env.core.fingerprint`) from which trajectories and reports read a
 model's compression fingerprint. The algorithms are pure functions over Linear weights and
 calibration statistics (:mod:`~acbench_env.compression.quantize`,
 :mod:`~acbench_env.compression.prune`).
@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from acbench_env.compression.config import METHODS, CompressionConfig
-from acbench_env.compression.metadata import COMPRESSION_METADATA_FILE, read_fingerprint
+from acbench_env.core.fingerprint import COMPRESSION_METADATA_FILE, read_fingerprint
 
 __all__ = [
     "COMPRESSION_METADATA_FILE",

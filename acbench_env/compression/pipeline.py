@@ -39,7 +39,6 @@ from acbench_env.compression import prune as P
 from acbench_env.compression import quantize as Q
 from acbench_env.compression.calibration import BUILTIN, CalibrationSet, load_calibration
 from acbench_env.compression.config import CompressionConfig
-from acbench_env.compression.metadata import COMPRESSION_METADATA_FILE
 from acbench_env.core.errors import (
     CompressionError,
     ConfigError,
@@ -47,6 +46,7 @@ from acbench_env.core.errors import (
     ModelNotFoundError,
     OutputExistsError,
 )
+from acbench_env.core.fingerprint import COMPRESSION_METADATA_FILE
 from acbench_env.core.models import resolve_model, weights_sha256
 
 logger = logging.getLogger(__name__)

@@ -27,8 +27,6 @@ class EnvEntry:
 
 def env_ids() -> list[str]:
     """Every registered ``acbench/`` id, sorted."""
-    import acbench_env.environments  # noqa: F401  (registration)
-
     return sorted(i for i, spec in gymnasium.registry.items() if spec.namespace == NAMESPACE)
 
 

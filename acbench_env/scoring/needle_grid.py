@@ -4,7 +4,7 @@
 :class:`NeedleGrid` (the mean episode score per cell, with the scoring rule of the env that
 produced them); :func:`render_heatmap` draws it as a PNG with matplotlib's Agg canvas
 (no display, no global pyplot state). The sweep that produces the trajectories is
-:func:`acbench_env.core.needle_sweep.run_needle_grid`.
+:func:`acbench_env.experiments.needle_sweep.run_needle_grid`.
 """
 
 from __future__ import annotations

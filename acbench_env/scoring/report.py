@@ -1,7 +1,7 @@
 """The suite report: per-task and per-capability scores, compression deltas, plots.
 
 :func:`load_suite` reads one or more suite folders (written by
-:func:`acbench_env.core.suite.run_suite`), refusing to mix runs whose suite fingerprint,
+:func:`acbench_env.experiments.suite.run_suite`), refusing to mix runs whose suite fingerprint,
 seeds or base model differ. :func:`build_report` is a pure function of the loaded
 trajectories: the same files always give the same numbers (the bootstrap is seeded), so
 ``acbench report DIR`` reproduces a suite's report without a model.
@@ -29,8 +29,8 @@ import numpy as np
 
 from acbench_env.core.errors import ConfigError, TrajectoryFileError
 from acbench_env.core.jsonl import read_trajectories
-from acbench_env.core.runner import episode_seeds
-from acbench_env.core.suite import MANIFEST_FILE, read_manifest, run_file
+from acbench_env.core.manifest import MANIFEST_FILE, read_manifest, run_file
+from acbench_env.core.seeds import episode_seeds
 from acbench_env.core.types import Trajectory
 from acbench_env.scoring.capability import (
     TaskScore,

@@ -9,9 +9,9 @@ import pytest
 
 from acbench_env.agents import LLMPolicyAgent, OracleAgent
 from acbench_env.agents.backends import create_backend
-from acbench_env.agents.backends.base import GenerationRequest
 from acbench_env.agents.backends.scripted import ScriptedBackend
 from acbench_env.core.errors import ConfigError, MissingDependencyError
+from acbench_env.core.protocols import GenerationRequest
 
 
 def test_policy_agent_keeps_the_conversation() -> None:
@@ -70,7 +70,7 @@ def test_unknown_backend() -> None:
 
 
 def test_generation_budget_comes_from_the_env_unless_set() -> None:
-    from acbench_env.core.runner import run_episodes
+    from acbench_env.experiments.runner import run_episodes
 
     budgets: list[int] = []
 

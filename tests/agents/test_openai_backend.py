@@ -16,7 +16,7 @@ from acbench_env.agents import LLMPolicyAgent
 from acbench_env.agents.backends import GenerationRequest, create_backend
 from acbench_env.agents.serve import free_port
 from acbench_env.core.errors import BackendError, ConfigError
-from acbench_env.core.runner import run_episodes
+from acbench_env.experiments.runner import run_episodes
 from tests.agents.fake_openai_server import FakeState, serve_fake
 
 

@@ -45,7 +45,7 @@ def _ppl(folder: Path) -> float:
 
 def _answers(folder: Path) -> str:
     from acbench_env.agents.backends import create_backend
-    from acbench_env.agents.backends.base import GenerationRequest
+    from acbench_env.core.protocols import GenerationRequest
 
     backend = create_backend("transformers", model=str(folder))
     msg = {"role": "user", "content": "What is the capital of France? Answer in one word."}

@@ -134,7 +134,7 @@ def test_methods_order_on_output_error(tiny: Path, tmp_path: Path) -> None:
 
 def test_transformers_backend_loads_and_answers(tiny: Path, tmp_path: Path) -> None:
     from acbench_env.agents.backends import create_backend
-    from acbench_env.agents.backends.base import GenerationRequest
+    from acbench_env.core.protocols import GenerationRequest
 
     methods = ["wanda"] + (["gptq"] if not needs_ct.args[0] else [])
     for method in methods:

@@ -16,7 +16,8 @@ from acbench_env.agents import LLMPolicyAgent, OracleAgent
 from acbench_env.agents.backends.scripted import ScriptedBackend
 from acbench_env.core.errors import ConfigError, TrajectoryFileError
 from acbench_env.core.jsonl import read_trajectories
-from acbench_env.core.runner import request_seed, run_episodes
+from acbench_env.core.seeds import request_seed
+from acbench_env.experiments.runner import run_episodes
 
 gymnasium.register(id="acbench_test/Count-v0", entry_point="tests.core.counting_env:CountEnv")
 
@@ -276,7 +277,7 @@ import sys, time
 sys.path.insert(0, {root!r})
 import acbench_env
 from acbench_env.agents import OracleAgent
-from acbench_env.core.runner import run_episodes
+from acbench_env.experiments.runner import run_episodes
 
 class Slow(OracleAgent):
     def respond(self, inputs):

@@ -10,7 +10,7 @@ from gymnasium.utils.env_checker import check_env
 
 from acbench_env.agents import OracleAgent
 from acbench_env.core.registry import env_ids
-from acbench_env.core.runner import run_episodes
+from acbench_env.experiments.runner import run_episodes
 
 ALL_ENVS = env_ids()
 MAX_TASKS_CHECKED = 200

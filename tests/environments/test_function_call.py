@@ -10,8 +10,8 @@ import pytest
 from acbench_env.agents import LLMPolicyAgent
 from acbench_env.agents.backends.scripted import ScriptedBackend
 from acbench_env.core.errors import ConfigError
-from acbench_env.core.runner import run_episodes
 from acbench_env.environments.function_call import CATEGORIES, INSTRUCTIONS, FunctionCallEnv
+from acbench_env.experiments.runner import run_episodes
 from acbench_env.scoring.tool_use import tool_use_summary
 from acbench_env.tools.parsing import parse_tool_calls
 

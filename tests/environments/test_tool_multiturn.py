@@ -11,13 +11,13 @@ import pytest
 from acbench_env.agents import LLMPolicyAgent
 from acbench_env.agents.backends.scripted import ScriptedBackend
 from acbench_env.core.errors import ConfigError
-from acbench_env.core.runner import run_episodes
 from acbench_env.environments.multiturn.apps import STATE_KEY, state_hash
 from acbench_env.environments.multiturn.bank import Bank
 from acbench_env.environments.multiturn.booking import Booking, Calendar
 from acbench_env.environments.multiturn.env import LEVELS, ToolMultiTurnEnv
 from acbench_env.environments.multiturn.files import FileSystem
 from acbench_env.environments.multiturn.tasks import APP_NAMES, get_app, render_prompt
+from acbench_env.experiments.runner import run_episodes
 from acbench_env.scoring.multi_turn import multi_turn_summary
 from acbench_env.tools.parsing import format_calls
 

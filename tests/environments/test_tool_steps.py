@@ -9,8 +9,8 @@ import pytest
 from acbench_env.agents import LLMPolicyAgent, OracleAgent
 from acbench_env.agents.backends.scripted import ScriptedBackend
 from acbench_env.core.errors import ConfigError
-from acbench_env.core.runner import run_episodes
 from acbench_env.environments.multiturn.steps import FAMILIES, LEVELS, ToolStepsEnv
+from acbench_env.experiments.runner import run_episodes
 from acbench_env.scoring.tool_steps import DIMENSIONS, tool_steps_summary
 
 

@@ -28,7 +28,7 @@ def strip_timing(obj):
 
 
 def test_backend_generates_with_token_accounting(backend) -> None:
-    from acbench_env.agents.backends.base import GenerationRequest
+    from acbench_env.core.protocols import GenerationRequest
 
     msgs = ({"role": "user", "content": "What is the capital of France?"},)
     greedy = GenerationRequest(messages=msgs, max_new_tokens=12, logprobs=True)
@@ -92,7 +92,7 @@ def test_model_folder_path_is_accepted(tmp_path) -> None:
     from acbench_env.agents import LLMPolicyAgent
     from acbench_env.agents.backends import create_backend
     from acbench_env.core.models import default_model_dir
-    from acbench_env.core.runner import run_episodes
+    from acbench_env.experiments.runner import run_episodes
 
     path = str(default_model_dir())
     agent = LLMPolicyAgent(create_backend("transformers", model=path), max_new_tokens=24)

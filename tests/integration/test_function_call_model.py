@@ -10,7 +10,7 @@ pytestmark = pytest.mark.slow
 def test_default_model_function_call_episodes_are_scored() -> None:
     from acbench_env.agents import LLMPolicyAgent
     from acbench_env.agents.backends import create_backend
-    from acbench_env.core.runner import run_episodes
+    from acbench_env.experiments.runner import run_episodes
     from acbench_env.scoring.tool_use import tool_use_summary
 
     backend = create_backend("transformers", model="default", batch_size=2)

@@ -10,7 +10,7 @@ pytestmark = pytest.mark.slow
 def test_default_model_tool_steps_and_multiturn_are_scored() -> None:
     from acbench_env.agents import LLMPolicyAgent
     from acbench_env.agents.backends import create_backend
-    from acbench_env.core.runner import run_episodes
+    from acbench_env.experiments.runner import run_episodes
     from acbench_env.scoring.multi_turn import multi_turn_summary
     from acbench_env.scoring.tool_steps import tool_steps_summary
 

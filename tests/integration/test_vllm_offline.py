@@ -12,7 +12,7 @@ pytest.importorskip("vllm")
 from acbench_env.agents import LLMPolicyAgent  # noqa: E402
 from acbench_env.agents.backends import GenerationRequest, create_backend  # noqa: E402
 from acbench_env.core.errors import ContextLengthError  # noqa: E402
-from acbench_env.core.runner import run_episodes  # noqa: E402
+from acbench_env.experiments.runner import run_episodes  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.vllm]
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from acbench_env.agents import LLMPolicyAgent
 from acbench_env.agents.backends import GenerationRequest, create_backend
-from acbench_env.core.runner import run_episodes
+from acbench_env.experiments.runner import run_episodes
 
 TIMEOUT = 0.4
 RETRIES = 2

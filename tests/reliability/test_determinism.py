@@ -10,8 +10,8 @@ import gymnasium
 import pytest
 
 from acbench_env.cli import main
-from acbench_env.core.determinism import check_determinism, first_difference
 from acbench_env.core.registry import env_ids
+from acbench_env.experiments.determinism import check_determinism, first_difference
 
 ALL_ENVS = env_ids()
 

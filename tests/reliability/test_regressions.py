@@ -10,7 +10,7 @@ import pytest
 from acbench_env.agents import LLMPolicyAgent
 from acbench_env.agents.backends.scripted import ScriptedBackend
 from acbench_env.core.jsonl import read_trajectories, to_jsonable
-from acbench_env.core.runner import run_episodes
+from acbench_env.experiments.runner import run_episodes
 from acbench_env.tools.parsing import MAX_JSON_DEPTH, parse_tool_calls
 
 

@@ -9,7 +9,8 @@ import numpy as np
 
 from acbench_env.agents import LLMPolicyAgent, OracleAgent
 from acbench_env.agents.backends.scripted import ScriptedBackend
-from acbench_env.core.suite import Suite, SuiteTask, run_suite
+from acbench_env.core.suites import Suite, SuiteTask
+from acbench_env.experiments.suite import run_suite
 
 MINI = Suite(
     name="mini",

@@ -13,7 +13,7 @@ pytest.importorskip("transformers")
 from acbench_env.agents.backends import create_backend  # noqa: E402
 from acbench_env.cli import main  # noqa: E402
 from acbench_env.core.errors import ConfigError  # noqa: E402
-from acbench_env.scoring.analyze import analyze_pair, probe_conversations  # noqa: E402
+from acbench_env.experiments.analysis import analyze_pair, probe_conversations  # noqa: E402
 from tests.scoring.suite_fixtures import MINI  # noqa: E402
 from tests.scoring.tiny_models import make_tiny_model  # noqa: E402
 

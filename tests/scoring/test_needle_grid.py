@@ -12,7 +12,7 @@ from acbench_env.agents import LLMPolicyAgent, OracleAgent
 from acbench_env.agents.backends.scripted import ScriptedBackend
 from acbench_env.cli import main
 from acbench_env.core.errors import ConfigError, ContextLengthError
-from acbench_env.core.needle_sweep import run_needle_grid
+from acbench_env.experiments.needle_sweep import run_needle_grid
 from acbench_env.scoring.needle_grid import NeedleGrid, grid_from_trajectories, render_heatmap
 
 LENGTHS = [200, 400]

@@ -7,7 +7,7 @@ import pytest
 from acbench_env.agents import OracleAgent
 from acbench_env.agents.backends.scripted import ScriptedBackend
 from acbench_env.agents.policy import LLMPolicyAgent
-from acbench_env.core.runner import run_episodes
+from acbench_env.experiments.runner import run_episodes
 from acbench_env.scoring.progress import (
     progress_from_subgoals,
     summarize_progress,

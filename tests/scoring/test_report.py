@@ -12,8 +12,8 @@ from acbench_env.agents.backends.scripted import ScriptedBackend
 from acbench_env.cli import main
 from acbench_env.core.errors import ConfigError
 from acbench_env.core.jsonl import read_trajectories
+from acbench_env.core.manifest import run_file
 from acbench_env.core.registry import make
-from acbench_env.core.suite import run_file
 from acbench_env.scoring.report import build_report, load_suite, render_markdown, write_report
 from tests.scoring.suite_fixtures import ENTRIES, MINI, fake_analysis, run_mini
 
@@ -191,7 +191,8 @@ def test_report_cli_errors(tmp_path, capsys) -> None:
 
 def test_suite_table_rows_are_registered_envs() -> None:
     from acbench_env.core.registry import env_ids
-    from acbench_env.core.suite import FULL, QUICK, check_suite_task
+    from acbench_env.core.suites import FULL, QUICK
+    from acbench_env.experiments.suite import check_suite_task
 
     ids = env_ids()
     for suite in (QUICK, FULL):
@@ -209,7 +210,7 @@ def test_suite_table_rows_are_registered_envs() -> None:
 
 
 def test_suite_files(tmp_path) -> None:
-    from acbench_env.core.suite import get_suite
+    from acbench_env.core.suites import get_suite
 
     good = tmp_path / "s.json"
     good.write_text(
@@ -238,7 +239,7 @@ def test_suite_files(tmp_path) -> None:
 def test_repeat_agent_draws_its_own_seeds_and_records_the_repeat() -> None:
     from acbench_env.agents.base import AgentInput
     from acbench_env.agents.policy import LLMPolicyAgent
-    from acbench_env.core.suite import _RepeatAgent
+    from acbench_env.experiments.suite import _RepeatAgent
 
     seen: list[int | None] = []
 

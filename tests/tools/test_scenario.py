@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from acbench_env.agents import OracleAgent
-from acbench_env.core.runner import run_episodes
 from acbench_env.environments.scenario import ScenarioEnv, default_scenario_path
+from acbench_env.experiments.runner import run_episodes
 from acbench_env.tools import tool
 from acbench_env.tools.scenario import ScenarioError, load_scenario
 from tests.conftest import ROOT

@@ -6,8 +6,8 @@ import importlib
 import importlib.util
 from typing import Any
 
-from acbench_env.agents.backends.base import Backend, Completion, GenerationRequest
 from acbench_env.core.errors import ConfigError, MissingDependencyError
+from acbench_env.core.protocols import Backend, Completion, GenerationRequest
 
 # name -> (entry point, packages it needs, extra that installs them)
 _BACKENDS: dict[str, tuple[str, tuple[str, ...], str]] = {

@@ -34,9 +34,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from acbench_env.agents.backends.base import Completion, GenerationRequest
-from acbench_env.compression.metadata import read_fingerprint
 from acbench_env.core.errors import BackendError, ConfigError
+from acbench_env.core.fingerprint import read_fingerprint
+from acbench_env.core.protocols import Completion, GenerationRequest
 
 logger = logging.getLogger(__name__)
 

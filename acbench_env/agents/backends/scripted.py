@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from acbench_env.agents.backends.base import Completion, GenerationRequest
 from acbench_env.core.errors import ConfigError
+from acbench_env.core.protocols import Completion, GenerationRequest
 from acbench_env.core.types import Message
 
 Responder = Callable[[tuple[Message, ...]], str]

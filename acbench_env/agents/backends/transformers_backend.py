@@ -14,10 +14,10 @@ from typing import Any
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
 
-from acbench_env.agents.backends.base import Completion, GenerationRequest
-from acbench_env.compression.metadata import read_fingerprint
 from acbench_env.core.errors import ConfigError, ModelNotFoundError
+from acbench_env.core.fingerprint import read_fingerprint
 from acbench_env.core.models import resolve_model
+from acbench_env.core.protocols import Completion, GenerationRequest
 
 logger = logging.getLogger(__name__)
 

@@ -23,12 +23,12 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from acbench_env.agents.backends.base import Completion, GenerationRequest
 from acbench_env.agents.serve import default_dtype
 from acbench_env.agents.templates import template_text
-from acbench_env.compression.metadata import read_fingerprint
 from acbench_env.core.errors import BackendError, ConfigError, ContextLengthError
+from acbench_env.core.fingerprint import read_fingerprint
 from acbench_env.core.models import resolve_model
+from acbench_env.core.protocols import Completion, GenerationRequest
 
 logger = logging.getLogger(__name__)
 

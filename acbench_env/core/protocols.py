@@ -1,4 +1,8 @@
-"""The backend protocol: a batch of chat requests in, completions out."""
+"""The two contracts between layers: the Agent (what the rollout runner drives) and the
+Backend (a batch of chat requests in, completions out), with the records they exchange.
+
+They live in ``core`` so that the orchestration layer can drive any agent and the agents any
+backend without importing each other's implementations."""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from acbench_env.core.types import Message
+from acbench_env.core.types import Message, ModelInfo
 
 
 @dataclass(frozen=True)
@@ -58,3 +62,49 @@ class Backend(Protocol):
     def generate(self, requests: Sequence[GenerationRequest]) -> list[Completion]: ...
 
     def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class AgentInput:
+    """One pending request: the conversation so far (ending with the latest observation).
+
+    ``env`` is the unwrapped environment of the episode (only privileged agents such as
+    :class:`~acbench_env.agents.oracle.OracleAgent` look at it); ``seed`` is the
+    per-request sampling seed; ``answer_tokens`` the env's suggested generation budget
+    (``TextEnv.answer_tokens``), used by agents not given one.
+    """
+
+    messages: tuple[Message, ...]
+    env: Any = None
+    seed: int | None = None
+    answer_tokens: int | None = None
+
+
+@dataclass(frozen=True)
+class AgentReply:
+    """An agent's answer to one request, with token accounting when a model produced it."""
+
+    text: str
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    token_ids: tuple[int, ...] | None = None
+    logprobs: tuple[float, ...] | None = None
+    finish_reason: str | None = None
+    prompt_token_ids: tuple[int, ...] | None = None
+
+
+@runtime_checkable
+class Agent(Protocol):
+    """What the rollout runner needs of an agent."""
+
+    @property
+    def info(self) -> ModelInfo: ...
+
+    @property
+    def system_prompt(self) -> str | None: ...
+
+    def respond(self, inputs: Sequence[AgentInput]) -> list[AgentReply]: ...
+
+    def act(self, observation: str) -> str: ...
+
+    def reset(self, few_shot: Sequence[Message] = ()) -> None: ...

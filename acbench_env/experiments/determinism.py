@@ -141,7 +141,7 @@ def check_determinism(
     batch_size: int = 2,
 ) -> DeterminismResult:
     """Run ``env_id`` twice with the same seed; see the module docstring."""
-    from acbench_env.core.runner import run_episodes
+    from acbench_env.experiments.runner import run_episodes
 
     runs = []
     for _ in range(2):

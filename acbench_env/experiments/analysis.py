@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from acbench_env.core.errors import ConfigError
-from acbench_env.core.suite import Suite
+from acbench_env.core.suites import Suite
 from acbench_env.core.types import Message
 from acbench_env.scoring.report import nan_to_none
 from acbench_env.scoring.representation import (
@@ -54,7 +54,7 @@ def probe_conversations(
     """``count`` (env id, episode seed, first conversation) drawn without replacement from
     every (task, episode) of ``suite``, in a seeded order."""
     from acbench_env.core.registry import make
-    from acbench_env.core.runner import episode_seeds
+    from acbench_env.core.seeds import episode_seeds
 
     if count < 1:
         raise ConfigError(f"the probe count must be at least 1, got {count}")
@@ -240,8 +240,8 @@ def run_analysis(
 ) -> list[dict[str, Any]]:
     """One analysis record per compressed model (base loaded once)."""
     from acbench_env.agents.backends import create_backend
+    from acbench_env.core.manifest import model_labels
     from acbench_env.core.models import resolve_model
-    from acbench_env.core.suite import model_labels
 
     if not compressed_models:
         raise ConfigError("pass at least one compressed model to compare with the base")

@@ -20,14 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from tqdm.auto import tqdm
 
-from acbench_env.agents.base import Agent, AgentInput, AgentReply
 from acbench_env.core.env import FEW_SHOT_KEY
 from acbench_env.core.errors import ConfigError, TrajectoryFileError
 from acbench_env.core.jsonl import append_trajectory, read_trajectories, to_jsonable
+from acbench_env.core.protocols import Agent, AgentInput, AgentReply
 from acbench_env.core.registry import make
+from acbench_env.core.seeds import episode_seeds, request_seed
 from acbench_env.core.types import Message, StepRecord, Trajectory
 
 logger = logging.getLogger(__name__)
@@ -43,20 +43,6 @@ class RunResult:
     trajectories: tuple[Trajectory, ...]
     new_episodes: int
     resumed_episodes: int
-
-
-def episode_seeds(episodes: int, seed: int) -> list[int]:
-    """The reset seeds of a run: ``seed, seed + 1, ...``."""
-    if episodes < 1:
-        raise ConfigError(f"episodes must be at least 1, got {episodes}")
-    if seed < 0:
-        raise ConfigError(f"seed must be >= 0, got {seed}")
-    return [seed + i for i in range(episodes)]
-
-
-def request_seed(episode_seed: int, step: int) -> int:
-    """The sampling seed of the agent request at ``step`` of the episode with ``episode_seed``."""
-    return int(np.random.SeedSequence([episode_seed, step]).generate_state(1)[0])
 
 
 @dataclass

@@ -14,11 +14,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from acbench_env.agents.base import Agent
 from acbench_env.core.errors import ConfigError
+from acbench_env.core.protocols import Agent
 from acbench_env.core.registry import make
-from acbench_env.core.runner import run_episodes
 from acbench_env.core.types import Trajectory
+from acbench_env.experiments.runner import run_episodes
 from acbench_env.scoring.needle_grid import NeedleGrid, grid_from_trajectories, render_heatmap
 
 logger = logging.getLogger(__name__)

@@ -1,0 +1,246 @@
+"""Suite definitions: a suite is data, a small typed table (:class:`Suite` of
+:class:`SuiteTask` rows) with a name and a version, built in or read from a suite file.
+
+``quick`` is sized to finish within 15 minutes on 2 CPU cores for the default model and two
+compressed variants (short contexts, a few episodes per task); ``full`` is the paper-sized
+configuration. A registered environment that a suite's table does not list still runs, with
+the table's ``fallback`` row (so new environments are picked up as they land) and a logged
+warning. Running a suite is :func:`acbench_env.experiments.suite.run_suite`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from acbench_env.core.errors import ConfigError
+from acbench_env.core.jsonl import to_jsonable
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SuiteTask:
+    """One row of a suite: an environment, its arguments, its episodes and decoding.
+
+    ``repeats > 1`` runs every episode that many times with sampling (``temperature``
+    must then be > 0), each repeat under its own sampling seeds, for pass@k / pass^k.
+    """
+
+    env_id: str
+    episodes: int
+    env_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    max_new_tokens: int = 64
+    temperature: float = 0.0
+    repeats: int = 1
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "env_id": self.env_id,
+            "episodes": self.episodes,
+            "env_kwargs": to_jsonable(dict(self.env_kwargs)),
+            "max_new_tokens": self.max_new_tokens,
+            "temperature": self.temperature,
+            "repeats": self.repeats,
+        }
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A named, versioned table of tasks. ``fallback`` is used for registered envs the
+    table does not list (``env_id`` of the fallback is ignored)."""
+
+    name: str
+    version: int
+    seed: int
+    description: str
+    tasks: tuple[SuiteTask, ...]
+    fallback: SuiteTask
+    all_envs: bool = True
+
+    def resolved(self, env_ids: Sequence[str]) -> Suite:
+        """This suite over exactly ``env_ids``: listed rows kept, missing envs added with the
+        fallback row (unless ``all_envs`` is false), rows of unregistered envs dropped (both
+        logged)."""
+        by_id = {t.env_id: t for t in self.tasks}
+        rows = []
+        for env_id in env_ids:
+            if env_id in by_id:
+                rows.append(by_id[env_id])
+            elif self.all_envs:
+                logger.warning(
+                    "suite %s v%d has no row for %s; running it with the fallback row",
+                    self.name,
+                    self.version,
+                    env_id,
+                )
+                rows.append(replace(self.fallback, env_id=env_id))
+        for env_id in sorted(set(by_id) - set(env_ids)):
+            logger.warning("suite %s: %s is not registered; skipping it", self.name, env_id)
+        return replace(self, tasks=tuple(rows))
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "seed": self.seed,
+            "tasks": [t.record() for t in self.tasks],
+        }
+
+    def fingerprint(self) -> str:
+        """sha256 of the suite's rows (what must be equal for runs to be compared)."""
+        text = json.dumps(self.record(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+_SIM = ("BlocksWorld", "Household", "WebShop", "ToolQuery")
+_RULER = ("NeedleMultiKey", "NeedleMultiValue", "NeedleMultiQuery", "VariableTracking")
+
+#: The quick suite: short contexts and a few episodes per task (47 episodes per model).
+QUICK = Suite(
+    name="quick",
+    version=1,
+    seed=0,
+    description=(
+        "smoke-sized: 512-token contexts, 2-5 episodes per task, greedy decoding; for "
+        "checking a pipeline and spotting large losses, not for 1-3 point deltas"
+    ),
+    tasks=(
+        SuiteTask("acbench/Workflow-v0", 4, {}, max_new_tokens=96),
+        SuiteTask("acbench/WorfBench-v0", 3, {}, max_new_tokens=96),
+        SuiteTask("acbench/FunctionCall-v0", 4, {}, max_new_tokens=48),
+        SuiteTask("acbench/BFCL-v0", 3, {}, max_new_tokens=48),
+        SuiteTask("acbench/Scenario-v0", 2, {}, max_new_tokens=48),
+        SuiteTask("acbench/Needle-v0", 5, {"context_length": 512}, max_new_tokens=24),
+        *(
+            SuiteTask(f"acbench/{name}-v0", 3, {"context_length": 512}, max_new_tokens=24)
+            for name in _RULER
+        ),
+        SuiteTask("acbench/LongDocQA-v0", 3, {"context_length": 512}, max_new_tokens=24),
+        SuiteTask("acbench/LongGen-v0", 3, {}, max_new_tokens=64),
+        *(SuiteTask(f"acbench/{name}-v0", 2, {"max_steps": 5}, max_new_tokens=20) for name in _SIM),
+    ),
+    fallback=SuiteTask("", 2, {}, max_new_tokens=48),
+)
+
+#: The full suite: the paper-sized configuration (hours on a CPU; meant for a GPU box).
+FULL = Suite(
+    name="full",
+    version=1,
+    seed=0,
+    description=(
+        "paper-sized: 100-200 episodes per task, 4096-token contexts, default env "
+        "arguments otherwise, greedy decoding"
+    ),
+    tasks=(
+        SuiteTask("acbench/Workflow-v0", 100, {}, max_new_tokens=256),
+        SuiteTask("acbench/WorfBench-v0", 100, {}, max_new_tokens=256),
+        SuiteTask("acbench/FunctionCall-v0", 200, {}, max_new_tokens=128),
+        SuiteTask("acbench/BFCL-v0", 100, {}, max_new_tokens=128),
+        SuiteTask("acbench/Scenario-v0", 20, {}, max_new_tokens=128),
+        SuiteTask("acbench/Needle-v0", 100, {"context_length": 4096}, max_new_tokens=32),
+        *(
+            SuiteTask(f"acbench/{name}-v0", 50, {"context_length": 4096}, max_new_tokens=48)
+            for name in _RULER
+        ),
+        SuiteTask("acbench/LongDocQA-v0", 50, {"context_length": 4096}, max_new_tokens=48),
+        SuiteTask("acbench/LongGen-v0", 50, {}, max_new_tokens=256),
+        *(SuiteTask(f"acbench/{name}-v0", 100, {}, max_new_tokens=32) for name in _SIM),
+    ),
+    fallback=SuiteTask("", 50, {}, max_new_tokens=128),
+)
+
+SUITES: dict[str, Suite] = {s.name: s for s in (QUICK, FULL)}
+
+
+def get_suite(name: str) -> Suite:
+    """A built-in suite by name, or a suite file (JSON or YAML, see :func:`load_suite_file`)."""
+    if name in SUITES:
+        return SUITES[name]
+    if name.endswith((".json", ".yaml", ".yml")) or Path(name).is_file():
+        return load_suite_file(Path(name))
+    raise ConfigError(
+        f"unknown suite {name!r}; choose one of {', '.join(sorted(SUITES))} or pass a suite "
+        "file (.json/.yaml)"
+    )
+
+
+def load_suite_file(path: Path) -> Suite:
+    """A suite from a JSON or YAML file with the fields of :class:`Suite` (``tasks``: a list of
+    :class:`SuiteTask` fields; ``fallback`` optional)."""
+    import yaml
+    from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+    class TaskModel(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        env_id: str = ""
+        episodes: int = Field(ge=1)
+        env_kwargs: dict[str, Any] = Field(default_factory=dict)
+        max_new_tokens: int = Field(default=64, ge=1)
+        temperature: float = Field(default=0.0, ge=0.0)
+        repeats: int = Field(default=1, ge=1)
+
+    class SuiteModel(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        name: str
+        version: int = Field(ge=1)
+        seed: int = Field(default=0, ge=0)
+        description: str = ""
+        tasks: list[TaskModel]
+        fallback: TaskModel | None = None
+        all_envs: bool = True
+
+    try:
+        raw = yaml.safe_load(path.read_text())
+        spec = SuiteModel.model_validate(raw)
+    except OSError as exc:
+        raise ConfigError(f"cannot read the suite file {path}: {exc.strerror}") from exc
+    except (yaml.YAMLError, ValidationError) as exc:
+        raise ConfigError(f"{path} is not a valid suite file: {str(exc)[:400]}") from exc
+    if spec.name in SUITES:
+        raise ConfigError(
+            f"{path} names its suite {spec.name!r}, a built-in suite; choose another name"
+        )
+
+    def row(t: TaskModel) -> SuiteTask:
+        return SuiteTask(
+            t.env_id, t.episodes, t.env_kwargs, t.max_new_tokens, t.temperature, t.repeats
+        )
+
+    return Suite(
+        name=spec.name,
+        version=spec.version,
+        seed=spec.seed,
+        description=spec.description,
+        tasks=tuple(row(t) for t in spec.tasks),
+        fallback=row(spec.fallback) if spec.fallback else SuiteTask("", 1, {}),
+        all_envs=spec.all_envs,
+    )
+
+
+def suite_from_record(record: Mapping[str, Any]) -> Suite:
+    """The suite as run, from the ``suite`` record of a manifest (its resolved rows)."""
+    return Suite(
+        name=str(record["name"]),
+        version=int(record["version"]),
+        seed=int(record["seed"]),
+        description="",
+        tasks=tuple(
+            SuiteTask(
+                t["env_id"],
+                int(t["episodes"]),
+                dict(t.get("env_kwargs") or {}),
+                int(t.get("max_new_tokens", 64)),
+                float(t.get("temperature", 0.0)),
+                int(t.get("repeats", 1)),
+            )
+            for t in record["tasks"]
+        ),
+        fallback=SuiteTask("", 1, {}),
+        all_envs=False,
+    )
