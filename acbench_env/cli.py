@@ -49,18 +49,18 @@ def _make_agent(args: argparse.Namespace) -> Any:
 
     if args.agent == "oracle":
         return OracleAgent()
-    from acbench_env.agents.backends import create_backend
+    from acbench_env.agents.backends import backend_spec, create_backend
     from acbench_env.core.models import resolve_model
 
     backend_kwargs: dict[str, Any] = {"model": args.model, "batch_size": args.batch_size}
-    if args.backend == "openai":
+    if backend_spec(args.backend).remote:
         # The model is a name the server serves; --base-url says where the server is.
         if args.base_url:
             backend_kwargs["base_url"] = args.base_url
         backend_kwargs["timeout"] = args.timeout
     else:
         if args.base_url:
-            raise ConfigError("--base-url is only used with --backend openai")
+            raise ConfigError("--base-url is only used with a server backend (--backend openai)")
         resolve_model(args.model)  # a bad path fails here, before the model loads
     backend = create_backend(args.backend, **backend_kwargs)
     return LLMPolicyAgent(
@@ -321,10 +321,7 @@ def cmd_suite(args: argparse.Namespace) -> int:
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     if not models:
         raise ConfigError("--models needs at least one model (the base model first)")
-    if args.backend not in ("transformers", "vllm"):
-        raise ConfigError(
-            "acbench suite runs models in-process: use --backend transformers or vllm"
-        )
+    # (--backend choices are the backends that load a model folder in-process)
     entries = describe_models(models, args.backend)  # bad paths fail before any model loads
     try:
         result = run_suite(
@@ -415,6 +412,31 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_agent_arg(p: argparse.ArgumentParser) -> None:
+    from acbench_env.agents import AGENT_KINDS
+
+    p.add_argument(
+        "--agent",
+        choices=sorted(AGENT_KINDS),
+        default="llm",
+        help="; ".join(f"{k}: {v}" for k, v in AGENT_KINDS.items()) + " (default llm)",
+    )
+
+
+def _add_backend_choice(p: argparse.ArgumentParser, *, loads_model: bool | None = None) -> None:
+    """``--backend``, its choices read from the backend registry (in-process ones only for
+    commands that load every model themselves)."""
+    from acbench_env.agents.backends import BACKENDS, backend_names
+
+    names = backend_names(loads_model=loads_model)
+    p.add_argument(
+        "--backend",
+        choices=names,
+        default="transformers",
+        help="; ".join(f"{n}: {BACKENDS[n].description}" for n in names),
+    )
+
+
 def _add_backend_args(p: argparse.ArgumentParser) -> None:
     """Backend options that every command building an agent with _make_agent accepts."""
     p.add_argument(
@@ -488,17 +510,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--model", default="default", help="'default' (SmolLM2-135M-Instruct) or a model folder"
     )
-    p.add_argument(
-        "--agent",
-        choices=("llm", "oracle"),
-        default="llm",
-        help="'llm' (the model) or 'oracle' (the env's correct actions)",
-    )
-    p.add_argument(
-        "--backend",
-        default="transformers",
-        help="model backend: transformers (default), vllm (offline engine), openai (a server)",
-    )
+    _add_agent_arg(p)
+    _add_backend_choice(p)
     p.add_argument("--episodes", type=int, default=10, help="number of episodes (default 10)")
     p.add_argument("--seed", type=int, default=0, help="episode i is reset with seed SEED+i")
     p.add_argument("--out", required=True, help="JSON Lines file; re-running with it resumes")
@@ -537,8 +550,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="sweep acbench/Needle-v0 over context lengths x depths; write a grid and heatmap",
     )
     p.add_argument("--model", default="default", help="'default' or a model folder")
-    p.add_argument("--agent", choices=("llm", "oracle"), default="llm")
-    p.add_argument("--backend", default="transformers")
+    _add_agent_arg(p)
+    _add_backend_choice(p)
     p.add_argument(
         "--lengths", default="512,1024,2048,4096", help="comma-separated target-token lengths"
     )
@@ -650,7 +663,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--suite", default="quick", help="quick (default), full, or a suite file (.json/.yaml)"
     )
     p.add_argument("--out", required=True, help="output folder (re-running it resumes)")
-    p.add_argument("--backend", default="transformers", help="transformers (default) or vllm")
+    _add_backend_choice(p, loads_model=True)
     p.add_argument("--batch-size", type=int, default=8, help="episodes stepped at once")
     p.add_argument(
         "--order",

@@ -101,10 +101,10 @@ class Suite:
 _SIM = ("BlocksWorld", "Household", "WebShop", "ToolQuery")
 _RULER = ("NeedleMultiKey", "NeedleMultiValue", "NeedleMultiQuery", "VariableTracking")
 
-#: The quick suite: short contexts and a few episodes per task (47 episodes per model).
+#: The quick suite: short contexts and a few episodes per task (54 episodes per model).
 QUICK = Suite(
     name="quick",
-    version=1,
+    version=2,
     seed=0,
     description=(
         "smoke-sized: 512-token contexts, 2-5 episodes per task, greedy decoding; for "
@@ -116,6 +116,9 @@ QUICK = Suite(
         SuiteTask("acbench/FunctionCall-v0", 4, {}, max_new_tokens=48),
         SuiteTask("acbench/BFCL-v0", 3, {}, max_new_tokens=48),
         SuiteTask("acbench/Scenario-v0", 2, {}, max_new_tokens=48),
+        SuiteTask("acbench/ToolMultiTurn-v0", 2, {}, max_new_tokens=96),
+        SuiteTask("acbench/ToolMultiTurnHard-v0", 2, {}, max_new_tokens=96),
+        SuiteTask("acbench/ToolSteps-v0", 3, {}, max_new_tokens=64),
         SuiteTask("acbench/Needle-v0", 5, {"context_length": 512}, max_new_tokens=24),
         *(
             SuiteTask(f"acbench/{name}-v0", 3, {"context_length": 512}, max_new_tokens=24)
@@ -131,7 +134,7 @@ QUICK = Suite(
 #: The full suite: the paper-sized configuration (hours on a CPU; meant for a GPU box).
 FULL = Suite(
     name="full",
-    version=1,
+    version=2,
     seed=0,
     description=(
         "paper-sized: 100-200 episodes per task, 4096-token contexts, default env "
@@ -143,6 +146,9 @@ FULL = Suite(
         SuiteTask("acbench/FunctionCall-v0", 200, {}, max_new_tokens=128),
         SuiteTask("acbench/BFCL-v0", 100, {}, max_new_tokens=128),
         SuiteTask("acbench/Scenario-v0", 20, {}, max_new_tokens=128),
+        SuiteTask("acbench/ToolMultiTurn-v0", 100, {}, max_new_tokens=128),
+        SuiteTask("acbench/ToolMultiTurnHard-v0", 100, {}, max_new_tokens=128),
+        SuiteTask("acbench/ToolSteps-v0", 100, {}, max_new_tokens=128),
         SuiteTask("acbench/Needle-v0", 100, {"context_length": 4096}, max_new_tokens=32),
         *(
             SuiteTask(f"acbench/{name}-v0", 50, {"context_length": 4096}, max_new_tokens=48)

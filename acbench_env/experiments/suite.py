@@ -110,17 +110,18 @@ def check_suite_task(task: SuiteTask) -> None:
 def describe_models(models: Sequence[str], backend: str) -> list[dict[str, Any]]:
     """Manifest entries for ``models`` (the first is the base): label, model, backend, the
     weights fingerprint and the compression fingerprint. Bad paths fail here."""
+    from acbench_env.agents.backends import backend_spec
+    from acbench_env.core.fingerprint import read_fingerprint
     from acbench_env.core.models import resolve_model, weights_sha256
 
     if not models:
         raise ConfigError("pass at least one model (the base model first)")
+    remote = backend_spec(backend).remote
     out = []
     for label, model in zip(model_labels(models), models):
         entry: dict[str, Any] = {"label": label, "model": model, "backend": backend}
-        if backend != "openai":
+        if not remote:
             path = resolve_model(model)
-            from acbench_env.core.fingerprint import read_fingerprint
-
             entry["weights_sha256"] = weights_sha256(path)
             entry["compression"] = read_fingerprint(path)
         out.append(entry)
