@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 from acbench_env.core.errors import ConfigError, MissingDependencyError
@@ -20,7 +21,7 @@ from acbench_env.core.protocols import Backend, Completion, GenerationRequest
 class BackendSpec:
     """A registered backend.
 
-    ``entry_point`` is ``"module:Class"``; ``packages`` must be importable to create it and
+    ``entry_point`` is ``"module:Class"`` (imported when created) or the class itself; ``packages`` must be importable to create it and
     ``extra`` names the ``acbench-env[...]`` extra that installs them. ``loads_model`` is true
     for backends that load a model folder into this process (suites run only those; their
     weights are fingerprinted). ``remote`` backends take a model *name* that a server serves,
@@ -28,7 +29,7 @@ class BackendSpec:
     """
 
     name: str
-    entry_point: str
+    entry_point: str | Callable[..., Backend]
     packages: tuple[str, ...] = ()
     extra: str = ""
     loads_model: bool = False
@@ -70,6 +71,20 @@ BACKENDS: dict[str, BackendSpec] = {
 }
 
 
+def register_backend(spec: BackendSpec) -> None:
+    """Add a backend to the registry (refusing a name already taken), e.g. from a plug-in
+    module: ``register_backend(BackendSpec("mine", "my_pkg.backend:MyBackend"))``."""
+    if spec.name in BACKENDS:
+        raise ConfigError(
+            f"a backend named {spec.name!r} is already registered; choose another name"
+        )
+    if isinstance(spec.entry_point, str) and ":" not in spec.entry_point:
+        raise ConfigError(
+            f"backend {spec.name!r}: entry_point must be 'module:Class', got {spec.entry_point!r}"
+        )
+    BACKENDS[spec.name] = spec
+
+
 def backend_names(*, loads_model: bool | None = None) -> list[str]:
     """Registered backend names (only those that load a model folder in-process, or only
     those that do not, when ``loads_model`` is given)."""
@@ -91,9 +106,11 @@ def create_backend(name: str, **kwargs: Any) -> Backend:
     for pkg in spec.packages:
         if importlib.util.find_spec(pkg) is None:
             raise MissingDependencyError(pkg, spec.extra, f"The {name} backend")
-    module, _, attr = spec.entry_point.partition(":")
-    cls = getattr(importlib.import_module(module), attr)
-    return cls(**kwargs)  # type: ignore[no-any-return]
+    factory = spec.entry_point
+    if isinstance(factory, str):
+        module, _, attr = factory.partition(":")
+        factory = getattr(importlib.import_module(module), attr)
+    return factory(**kwargs)
 
 
 __all__ = [
@@ -105,4 +122,5 @@ __all__ = [
     "backend_names",
     "backend_spec",
     "create_backend",
+    "register_backend",
 ]
