@@ -364,21 +364,17 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_analyze(args: argparse.Namespace) -> int:
     from acbench_env.core.manifest import model_labels, read_manifest
     from acbench_env.core.registry import env_ids
-    from acbench_env.core.suites import get_suite, suite_from_record
+    from acbench_env.core.suites import get_suite
     from acbench_env.experiments.analysis import run_analysis
 
     compressed = [m.strip() for m in ",".join(args.compressed).split(",") if m.strip()]
     out = Path(args.out)
     manifest = read_manifest(out)
     # In a suite folder the probes come from the suite as it was run there.
-    suite = (
-        get_suite(args.suite).resolved(env_ids())
-        if manifest is None
-        else suite_from_record(manifest["suite"])
-    )
+    suite = get_suite(args.suite).resolved(env_ids()) if manifest is None else manifest.suite
     labels = model_labels([args.base, *compressed])
     if manifest is not None:  # use the suite's labels for models it ran
-        by_model = {m["model"]: m["label"] for m in manifest["models"]}
+        by_model = {m.model: m.label for m in manifest.models}
         labels = [by_model.get(m, lab) for m, lab in zip([args.base, *compressed], labels)]
     records = run_analysis(
         args.base,

@@ -14,7 +14,6 @@ base and compressed episodes pair up by (env id, seed).
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -24,17 +23,27 @@ from typing import Any
 
 from acbench_env.core.errors import ConfigError
 from acbench_env.core.manifest import (
-    MANIFEST_FILE,
+    ConflictKind,
+    Manifest,
     ModelEntry,
     merge_manifest,
     model_labels,
+    read_manifest,
     run_file,
+    write_manifest,
 )
 from acbench_env.core.suites import Suite, SuiteTask
 
 logger = logging.getLogger(__name__)
 
 AgentFactory = Callable[[ModelEntry, SuiteTask, int], Any]
+
+#: How to get out of a conflict between a run and the folder it is run into.
+_RUN_FIXES: dict[ConflictKind, str] = {
+    "suite": "the tasks, arguments or seeds differ; choose another --out folder",
+    "base": "put the base model first in --models or choose another --out folder",
+    "label": "rename the model folder or choose another --out folder",
+}
 
 
 def _agent_factory(
@@ -107,7 +116,7 @@ def check_suite_task(task: SuiteTask) -> None:
         )
 
 
-def describe_models(models: Sequence[str], backend: str) -> list[dict[str, Any]]:
+def describe_models(models: Sequence[str], backend: str) -> list[ModelEntry]:
     """Manifest entries for ``models`` (the first is the base): label, model, backend, the
     weights fingerprint and the compression fingerprint. Bad paths fail here."""
     from acbench_env.agents.backends import backend_spec
@@ -119,20 +128,19 @@ def describe_models(models: Sequence[str], backend: str) -> list[dict[str, Any]]
     remote = backend_spec(backend).remote
     out = []
     for label, model in zip(model_labels(models), models):
-        entry: dict[str, Any] = {"label": label, "model": model, "backend": backend}
+        entry = ModelEntry(label, model, backend)
         if not remote:
             path = resolve_model(model)
-            entry["weights_sha256"] = weights_sha256(path)
-            entry["compression"] = read_fingerprint(path)
+            entry = ModelEntry(label, model, backend, weights_sha256(path), read_fingerprint(path))
         out.append(entry)
     base = out[0]
     for e in out[1:]:
-        source = (e.get("compression") or {}).get("source_model_sha256")
-        if source and base.get("weights_sha256") and source != base["weights_sha256"]:
+        source = (e.compression or {}).get("source_model_sha256")
+        if source and base.weights_sha256 and source != base.weights_sha256:
             raise ConfigError(
-                f"{e['model']!r} was compressed from another model (source weights "
-                f"{source[:12]}) than the base {base['model']!r} (weights "
-                f"{base['weights_sha256'][:12]}); list its own base model first"
+                f"{e.model!r} was compressed from another model (source weights "
+                f"{source[:12]}) than the base {base.model!r} (weights "
+                f"{base.weights_sha256[:12]}); list its own base model first"
             )
     return out
 
@@ -140,7 +148,7 @@ def describe_models(models: Sequence[str], backend: str) -> list[dict[str, Any]]
 @dataclass(frozen=True)
 class SuiteRunResult:
     out: Path
-    manifest: dict[str, Any]
+    manifest: Manifest
     new_episodes: int
     resumed_episodes: int
     wall_time_s: float
@@ -156,14 +164,15 @@ def run_suite(
     batch_size: int = 8,
     progress: bool = False,
     agent_factory: AgentFactory | None = None,
-    model_entries: Sequence[dict[str, Any]] | None = None,
+    model_entries: Sequence[ModelEntry | Mapping[str, Any]] | None = None,
     order: str = "model",
 ) -> SuiteRunResult:
     """Run every task of ``suite`` (resolved over the registered envs) on every model.
 
     ``models[0]`` is the base model. ``agent_factory(entry, task, repeat)`` overrides how
-    agents are built (tests use scripted agents); ``model_entries`` then describes the
-    models for the manifest instead of reading their folders.
+    agents are built (tests use scripted agents); ``model_entries`` (entries or their
+    ``suite.json`` records) then describes the models for the manifest instead of reading
+    their folders.
     """
     from tqdm.auto import tqdm
 
@@ -176,10 +185,18 @@ def run_suite(
     for task in resolved.tasks:
         check_suite_task(task)
     out_dir = Path(out)
-    entries = list(model_entries) if model_entries is not None else describe_models(models, backend)
-    manifest = merge_manifest(out_dir, resolved, entries, WEIGHTING_V1.version)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, sort_keys=True))
+    entries = (
+        describe_models(models, backend)
+        if model_entries is None
+        else [e if isinstance(e, ModelEntry) else ModelEntry.from_record(e) for e in model_entries]
+    )
+    manifest = Manifest.of_run(resolved, entries, WEIGHTING_V1.version)
+    existing = read_manifest(out_dir)
+    if existing is not None:
+        manifest = merge_manifest(
+            existing, manifest, names=(str(out_dir), "this run"), fixes=_RUN_FIXES
+        )
+    write_manifest(out_dir, manifest)
     if order not in ("model", "task"):
         raise ConfigError(f"order must be 'model' or 'task', got {order!r}")
     factory = agent_factory or _agent_factory(
@@ -187,11 +204,10 @@ def run_suite(
         {"batch_size": batch_size, **dict(backend_kwargs or {})},
         keep_loaded=order == "task",
     )
-    model_objs = [ModelEntry(e["label"], e["model"], e["backend"]) for e in entries]
     if order == "model":
-        units = [(m, t, r) for m in model_objs for t in resolved.tasks for r in range(t.repeats)]
+        units = [(m, t, r) for m in entries for t in resolved.tasks for r in range(t.repeats)]
     else:
-        units = [(m, t, r) for t in resolved.tasks for r in range(t.repeats) for m in model_objs]
+        units = [(m, t, r) for t in resolved.tasks for r in range(t.repeats) for m in entries]
     new = resumed = 0
     bar = tqdm(total=len(units), disable=not progress, unit="task", desc="suite", position=0)
     try:

@@ -169,24 +169,16 @@ def energy_histograms(report: Mapping[str, Any]) -> bytes:
         h = a["energy"]["histogram"]
         edges = h["edges"]
         widths = [b - a_ for a_, b in zip(edges[:-1], edges[1:])]
-        ax.bar(
-            edges[:-1],
-            h["base"],
-            width=widths,
-            align="edge",
-            alpha=0.5,
-            label=a["base"],
-            color="#4c72b0",
-        )
-        ax.bar(
-            edges[:-1],
-            h["compressed"],
-            width=widths,
-            align="edge",
-            alpha=0.5,
-            label=a["compressed"],
-            color="#dd8452",
-        )
+        for side, color in (("base", "#4c72b0"), ("compressed", "#dd8452")):
+            ax.bar(
+                edges[:-1],
+                h[side],
+                width=widths,
+                align="edge",
+                alpha=0.5,
+                label=a[side],
+                color=color,
+            )
         ax.set_xlabel(f"energy E = -T logsumexp(z/T), T={a['energy']['temperature']}", fontsize=8)
         ax.set_ylabel("positions", fontsize=8)
         ax.set_title(

@@ -1,0 +1,285 @@
+"""The sections of the report: each a function of the :class:`ReportContext` returning
+its keys of the report dict (see :data:`acbench_env.scoring.report.build.SECTIONS`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+
+from acbench_env.core.types import Trajectory
+from acbench_env.scoring.capability import capability_scores, overall_score
+from acbench_env.scoring.deltas import (
+    BOOTSTRAP_RESAMPLES,
+    BOOTSTRAP_SEED,
+    Delta,
+    PairedGroup,
+    mean_pass_at_k,
+    paired_bootstrap_delta,
+    stratified_bootstrap,
+)
+from acbench_env.scoring.report.context import (
+    CONFIDENCE,
+    NEEDLE_ENV,
+    REPORT_VERSION,
+    ReportContext,
+)
+from acbench_env.scoring.summary import bootstrap_ci, compression_text
+
+
+def header_section(ctx: ReportContext) -> dict[str, Any]:
+    """The suite, the weighting and the bootstrap settings."""
+    suite = ctx.suite
+    return {
+        "report_version": REPORT_VERSION,
+        "suite": {
+            "name": suite.name,
+            "version": suite.version,
+            "seed": suite.seed,
+            "fingerprint": ctx.manifest.suite_fingerprint,
+        },
+        "weighting": {"version": ctx.weighting.version, "description": ctx.weighting.description},
+        "bootstrap": {
+            "confidence": CONFIDENCE,
+            "resamples": BOOTSTRAP_RESAMPLES,
+            "seed": BOOTSTRAP_SEED,
+            "kind": "percentile",
+        },
+    }
+
+
+def models_section(ctx: ReportContext) -> dict[str, Any]:
+    """The models: the base first, each with its compression."""
+    return {
+        "models": [
+            {
+                "label": m.label,
+                "model": m.model,
+                "backend": m.backend,
+                "role": "base" if i == 0 else "variant",
+                "compression": compression_text(m.compression),
+            }
+            for i, m in enumerate(ctx.manifest.models)
+        ]
+    }
+
+
+def tasks_section(ctx: ReportContext) -> dict[str, Any]:
+    """Per task and model: episodes, status, mean with its interval, success and
+    format-failure rates, and pass@k / pass^k when the task has repeats."""
+    tasks_out: list[dict[str, Any]] = []
+    for i, task in enumerate(ctx.suite.tasks):
+        env_id = task.env_id
+        cap, metric = ctx.meta[env_id]
+        per_model: dict[str, Any] = {}
+        for label in ctx.labels:
+            first = ctx.episodes(label, env_id)
+            ts = ctx.task_scores[label][i]
+            lo, hi = bootstrap_ci(  # (nan, nan) when empty
+                [t.score for t in first],
+                confidence=CONFIDENCE,
+                resamples=BOOTSTRAP_RESAMPLES,
+                seed=BOOTSTRAP_SEED,
+            )
+            rec: dict[str, Any] = {
+                "episodes": ts.episodes,
+                "status": ts.status,
+                "mean": ts.mean,
+                "ci_low": lo,
+                "ci_high": hi,
+                "success_rate": float(np.mean([t.success for t in first])) if first else None,
+                "format_failure_rate": ts.format_failure_rate,
+            }
+            repeats = ctx.data.runs[label][env_id]
+            k = len(repeats)
+            if k > 1:
+                by_seed: dict[int, list[bool]] = {}
+                for r in repeats:
+                    for t in r:
+                        by_seed.setdefault(t.seed, []).append(t.success)
+                complete = [v for v in by_seed.values() if len(v) == k]
+                at, hat = mean_pass_at_k(complete, k)
+                rec["pass_at_k"] = {"k": k, "tasks": len(complete), "pass@k": at, "pass^k": hat}
+            per_model[label] = rec
+        tasks_out.append(
+            {
+                "env_id": env_id,
+                "capability": cap,
+                "primary_metric": metric,
+                "expected_episodes": task.episodes,
+                "env_kwargs": dict(task.env_kwargs),
+                "models": per_model,
+            }
+        )
+    return {"tasks": tasks_out}
+
+
+def capabilities_section(ctx: ReportContext) -> dict[str, Any]:
+    """Per capability and model: the weighted score with a stratified interval; the overall
+    score and status of each model."""
+    weighting = ctx.weighting
+    caps_out: dict[str, dict[str, Any]] = {}
+    overall: dict[str, Any] = {}
+    overall_status: dict[str, str] = {}
+    for label in ctx.labels:
+        task_scores = ctx.task_scores[label]
+        caps = capability_scores(task_scores, weighting)
+        for c in caps:
+            groups: list[list[float]] = []
+            weights: list[float] = []
+            for ts in task_scores:
+                if ts.capability == c.capability and ts.episodes > 0:
+                    groups.append([t.score for t in ctx.episodes(label, ts.env_id)])
+                    weights.append(weighting.task_weight(ts.env_id))
+            lo, hi = _stratified_ci(groups, weights)
+            caps_out.setdefault(c.capability, {})[label] = {
+                "score": c.score,
+                "ci_low": lo,
+                "ci_high": hi,
+                "format_failure_rate": c.format_failure_rate,
+                "tasks": c.tasks,
+                "scored_tasks": c.scored_tasks,
+                "status": c.status,
+            }
+        overall[label] = overall_score(caps, weighting)
+        complete_caps = [c for c in caps if c.status == "complete"]
+        overall_status[label] = (
+            "empty"
+            if all(c.status == "empty" for c in caps)
+            else "complete"
+            if len(complete_caps) == len(caps)
+            else "partial"
+        )
+    return {
+        "capabilities": [{"capability": c, "models": v} for c, v in caps_out.items()],
+        "overall": overall,
+        "overall_status": overall_status,
+    }
+
+
+def deltas_section(ctx: ReportContext) -> dict[str, Any]:
+    """Every variant minus the base, paired by seed: per task, per capability, overall."""
+    return {"deltas": [d for label in ctx.labels[1:] for d in _variant_deltas(ctx, label)]}
+
+
+def needle_section(ctx: ReportContext) -> dict[str, Any]:
+    """The needle heatmap cells (context length x depth) of each model that ran Needle."""
+    needle: dict[str, list[dict[str, Any]]] = {}
+    for label in ctx.labels:
+        runs = ctx.data.runs[label]
+        if NEEDLE_ENV in runs and runs[NEEDLE_ENV][0]:
+            needle[label] = _needle_cells(runs[NEEDLE_ENV][0])
+    return {"needle": needle}
+
+
+def analysis_section(ctx: ReportContext) -> dict[str, Any]:
+    """The representation analyses stored in the suite folders, as they are."""
+    return {"analysis": list(ctx.data.analyses)}
+
+
+def _delta_record(d: Delta) -> dict[str, Any]:
+    rec = asdict(d)
+    rec["significant"] = d.significant
+    return rec
+
+
+def _delta_row(
+    label: str, level: str, name: str, cap: str, partial: bool, d: Delta
+) -> dict[str, Any]:
+    return {
+        "variant": label,
+        "level": level,
+        "name": name,
+        "capability": cap,
+        "partial": partial,
+        **_delta_record(d),
+    }
+
+
+def _variant_deltas(ctx: ReportContext, label: str) -> list[dict[str, Any]]:
+    """The deltas of one variant: every task, then every capability, then overall."""
+    weighting, base = ctx.weighting, ctx.labels[0]
+    rows: list[dict[str, Any]] = []
+    cap_groups: dict[str, list[PairedGroup]] = {}
+    cap_partial: dict[str, bool] = {}  # capability -> any of its task deltas is partial
+    for task in ctx.suite.tasks:
+        env_id = task.env_id
+        cap = ctx.meta[env_id][0]
+        base_scores = {t.seed: t.score for t in ctx.episodes(base, env_id)}
+        comp_scores = {t.seed: t.score for t in ctx.episodes(label, env_id)}
+        common = sorted(set(base_scores) & set(comp_scores))
+        group = PairedGroup(
+            base=tuple(base_scores[s] for s in common),
+            compressed=tuple(comp_scores[s] for s in common),
+            weight=weighting.task_weight(env_id),
+        )
+        partial = len(common) < task.episodes
+        cap_partial[cap] = cap_partial.get(cap, False) or partial
+        rows.append(
+            _delta_row(label, "task", env_id, cap, partial, paired_bootstrap_delta([group]))
+        )
+        if common:
+            cap_groups.setdefault(cap, []).append(group)
+    cap_total = sum(weighting.capability_weight(cap) for cap in cap_groups)
+    all_groups: list[PairedGroup] = []
+    for cap in sorted(cap_groups, key=_capability_order):
+        pairs = cap_groups[cap]
+        d = paired_bootstrap_delta(pairs)
+        rows.append(_delta_row(label, "capability", cap, cap, cap_partial[cap], d))
+        tw = sum(g.weight for g in pairs)
+        if cap_total <= 0 or tw <= 0:
+            continue
+        all_groups.extend(
+            PairedGroup(
+                g.base, g.compressed, weighting.capability_weight(cap) / cap_total * g.weight / tw
+            )
+            for g in pairs
+        )
+    if all_groups:
+        d = paired_bootstrap_delta(all_groups)
+        rows.append(_delta_row(label, "overall", "overall", "", any(cap_partial.values()), d))
+    return rows
+
+
+def _needle_cells(trajs: Sequence[Trajectory]) -> list[dict[str, Any]]:
+    """(context length, depth) -> mean score, from the steps' info."""
+    cells: dict[tuple[int, float], list[float]] = {}
+    for t in trajs:
+        info = t.steps[-1].info if t.steps else {}
+        if "depth" not in info:
+            continue
+        length = int(t.env_kwargs.get("context_length") or info.get("context_tokens") or 0)
+        cells.setdefault((length, round(float(info["depth"]), 4)), []).append(t.score)
+    return [
+        {"context_length": k[0], "depth": k[1], "episodes": len(v), "score": float(np.mean(v))}
+        for k, v in sorted(cells.items())
+    ]
+
+
+def _capability_order(cap: str) -> int:
+    from acbench_env.core.env import CAPABILITIES
+
+    return CAPABILITIES.index(cap) if cap in CAPABILITIES else len(CAPABILITIES)
+
+
+def _stratified_ci(
+    groups: Sequence[Sequence[float]],
+    weights: Sequence[float],
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of a weighted mean of group means (groups resampled
+    independently)."""
+    if not groups:
+        return (float("nan"), float("nan"))
+    total = float(sum(weights))
+    (boot,) = stratified_bootstrap(
+        [(np.asarray(g, dtype=np.float64),) for g in groups],
+        [w / total for w in weights],
+        resamples=resamples,
+        seed=seed,
+    )
+    # The 95% (CONFIDENCE) interval; the quantiles are written out so the numbers stay bit-equal.
+    return (float(np.quantile(boot, 0.025)), float(np.quantile(boot, 0.975)))
