@@ -30,6 +30,10 @@ if TYPE_CHECKING:
     from acbench_env.compression.config import CompressionConfig
     from acbench_env.compression.quantize import QuantizedWeight
 
+    #: A step on one decoder layer before its Linears are compressed: (layer, the raw
+    #: statistic of a named Linear's input, config).
+    LayerStep = Callable[[nn.Module, Callable[[str], Any], CompressionConfig], object]
+
 Kind = Literal["quant", "prune"]
 
 
@@ -75,10 +79,18 @@ class Method:
     summary: str
     apply: Callable[[torch.Tensor, Any, CompressionConfig], QuantizedWeight | torch.Tensor]
     statistic: Statistic | None = None
-    before_layer: Callable[[nn.Module, Callable[[str], Any], CompressionConfig], object] | None = (
-        None
-    )
+    before_layer: LayerStep | None = None
     tunables: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("quant", "prune"):
+            raise ValueError(f"method {self.name!r}: kind must be 'quant' or 'prune'")
+        unknown = set(self.tunables) - set(TUNABLES)
+        if unknown:
+            raise ValueError(
+                f"method {self.name!r}: unknown tunables {sorted(unknown)}; add them to "
+                "TUNABLES and CompressionConfig"
+            )
 
     @property
     def calibrates(self) -> bool:

@@ -27,6 +27,10 @@ def test_table_names_kinds_and_calibration() -> None:
         assert config.is_quantization == (m.kind == "quant")
     with pytest.raises(UnknownMethodError, match="choose one of gptq, awq, rtn, wanda"):
         M.get_method("bogus")
+    with pytest.raises(ValueError, match="kind must be"):
+        M.Method("x", "both", "", M.get_method("rtn").apply)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="unknown tunables"):
+        M.Method("x", "quant", "", M.get_method("rtn").apply, tunables=("speed",))
 
 
 def test_reading_the_table_does_not_import_torch() -> None:
