@@ -54,14 +54,13 @@ def row_magnitude_prune(weight, sparsity: float, pattern: str):  # the new metho
 
 
 def test_a_new_method_is_one_kernel_and_one_record(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     torch = pytest.importorskip("torch")
     pytest.importorskip("transformers")
     from safetensors.torch import load_file
 
     from acbench_env.compression import compress
-    from tests.compression.tiny import make_tiny_llama
 
     record = M.Method(
         "row-magnitude",
@@ -71,9 +70,8 @@ def test_a_new_method_is_one_kernel_and_one_record(
     )
     monkeypatch.setattr(M, "METHODS", (*M.METHODS, record))
     assert method_names("prune")[-1] == "row-magnitude"
-    model = make_tiny_llama(tmp_path / "tiny")
     config = CompressionConfig("row-magnitude", sparsity=0.25)
-    result = compress(model, "row-magnitude", config, out_dir=tmp_path / "out")
+    result = compress(tiny, "row-magnitude", config, out_dir=tmp_path / "out")
     meta = json.loads((tmp_path / "out" / COMPRESSION_METADATA_FILE).read_text())
     assert meta["method"] == "row-magnitude" and meta["calibration"] is None
     assert (

@@ -29,18 +29,12 @@ from acbench_env.core.errors import (  # noqa: E402
     ModelNotFoundError,
     OutputExistsError,
 )
-from tests.compression.tiny import make_tiny_llama  # noqa: E402
 
 needs_ct = pytest.mark.skipif(
     __import__("importlib").util.find_spec("compressed_tensors") is None,
     reason="compressed-tensors is not installed (pip install 'acbench-env[compress]')",
 )
 CALIB = {"samples": 4, "seq_len": 32}
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_tiny_llama(tmp_path_factory.mktemp("tiny") / "model")
 
 
 def _layer_weights(folder: Path) -> dict[str, torch.Tensor]:
