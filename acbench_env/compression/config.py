@@ -5,21 +5,34 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from acbench_env.compression.methods import (
+    TUNABLES,
+    Method,
+    UnknownMethodError,
+    get_method,
+    method_names,
+)
 from acbench_env.core.errors import ConfigError
 
 #: Weight quantization methods (written as compressed-tensors pack-quantized checkpoints).
-QUANT_METHODS = ("gptq", "awq", "rtn")
+QUANT_METHODS = method_names("quant")
 #: Pruning methods (written as dense safetensors checkpoints holding the zeros).
-PRUNE_METHODS = ("wanda", "sparsegpt", "magnitude")
-METHODS = QUANT_METHODS + PRUNE_METHODS
-#: Methods that need calibration data (RTN and magnitude only look at the weights).
-CALIBRATED_METHODS = ("gptq", "awq", "wanda", "sparsegpt")
+PRUNE_METHODS = method_names("prune")
+METHODS = method_names()
 PATTERNS = ("unstructured", "2:4")
 MIN_BITS, MAX_BITS = 2, 8
+#: Settings of each kind of method (the other kind's are recorded as ``None``).
+KIND_SETTINGS = {"quant": ("bits", "group_size", "symmetric"), "prune": ("sparsity", "pattern")}
 
-
-class UnknownMethodError(ConfigError):
-    """A compression method name is not one of :data:`METHODS`."""
+__all__ = [
+    "METHODS",
+    "PATTERNS",
+    "PRUNE_METHODS",
+    "QUANT_METHODS",
+    "CompressionConfig",
+    "GroupSizeError",
+    "UnknownMethodError",
+]
 
 
 class GroupSizeError(ConfigError):
@@ -47,10 +60,7 @@ class CompressionConfig:
     awq_grid: int = 20
 
     def __post_init__(self) -> None:
-        if self.method not in METHODS:
-            raise UnknownMethodError(
-                f"unknown compression method {self.method!r}; choose one of {', '.join(METHODS)}"
-            )
+        get_method(self.method)  # UnknownMethodError naming the choices
         if self.group_size is not None and self.group_size == -1:
             object.__setattr__(self, "group_size", None)
         if self.is_quantization:
@@ -85,12 +95,17 @@ class CompressionConfig:
             raise ConfigError("block_size and awq_grid must be positive")
 
     @property
+    def spec(self) -> Method:
+        """The method's record in the table (:mod:`~acbench_env.compression.methods`)."""
+        return get_method(self.method)
+
+    @property
     def is_quantization(self) -> bool:
-        return self.method in QUANT_METHODS
+        return self.spec.kind == "quant"
 
     @property
     def needs_calibration(self) -> bool:
-        return self.method in CALIBRATED_METHODS
+        return self.spec.calibrates
 
     def check_divides(self, in_features: dict[str, int]) -> None:
         """Raise :class:`GroupSizeError` unless the group size divides every layer's input
@@ -110,21 +125,14 @@ class CompressionConfig:
         )
 
     def record(self) -> dict[str, Any]:
-        """The settings that matter for this method (for the metadata file)."""
+        """The settings that matter for this method (for the metadata file): the other
+        kind's settings are ``None``, and only the tunables the method uses are kept."""
+        spec = self.spec
         out = asdict(self)
-        if self.is_quantization:
-            for key in ("sparsity", "pattern"):
-                out[key] = None
-            if self.method != "awq":
-                out.pop("awq_grid")
-            if self.method != "gptq":
-                out.pop("dampening")
-                out.pop("block_size")
-        else:
-            for key in ("bits", "group_size", "symmetric"):
-                out[key] = None
-            out.pop("awq_grid")
-            if self.method != "sparsegpt":
-                out.pop("dampening")
-                out.pop("block_size")
+        for kind, keys in KIND_SETTINGS.items():
+            if kind != spec.kind:
+                out.update(dict.fromkeys(keys))
+        for key in TUNABLES:
+            if key not in spec.tunables:
+                out.pop(key)
         return out

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from acbench_env.compression.quantize import PreparedHessian, _dead_and_hinv, _masked_weight
+from acbench_env.compression.hessian import PreparedHessian, dead_and_inverse, masked_weight
 
 
 @dataclass(frozen=True)
@@ -97,11 +97,11 @@ def sparsegpt_prune(
     ``h`` is the layer-input Hessian (``2/n X^T X``). Unstructured masks prune exactly
     ``round(rows * block * sparsity)`` weights per column block (so the layer's sparsity is
     exact); ``n:m`` masks are chosen per group of ``m`` columns as they are reached. ``h``
-    may also be its :func:`~acbench_env.compression.quantize.prepare_hessian` result (which
+    may also be its :func:`~acbench_env.compression.hessian.prepare_hessian` result (which
     already holds the damping, so ``dampening`` is then unused).
     """
-    dead, make_hinv = _dead_and_hinv(h, dampening)
-    w = _masked_weight(weight, dead)
+    dead, make_hinv = dead_and_inverse(h, dampening)
+    w = masked_weight(weight, dead)
     rows, cols = w.shape
     prune_n, m = _n_m(pattern)
     if m and (cols % m or block_size % m):

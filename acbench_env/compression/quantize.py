@@ -7,16 +7,18 @@ exactly): integers lie in ``[-2**(b-1), 2**(b-1) - 1]``; a symmetric group has s
 in the range. Dequantized weight = ``(q - zero_point) * scale``. Every kernel returns the
 dequantized weight together with the scales and zero points (``[out, groups]``).
 
-All kernels run in float32 (float64 for the Hessian inverse) on the weight's device, use no
+GPTQ's Hessian statistics and inverse live in :mod:`~acbench_env.compression.hessian`
+(shared with SparseGPT). All kernels run in float32 (float64 for the Hessian inverse) on the weight's device, use no
 randomness, and are deterministic for a given input.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
+
+from acbench_env.compression.hessian import PreparedHessian, dead_and_inverse, masked_weight
 
 
 @dataclass(frozen=True)
@@ -98,93 +100,6 @@ def rtn_quantize(
     return QuantizedWeight(deq, scale, zero.to(torch.int8), bits, group_size)
 
 
-# --- calibration statistics -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class HessianStats:
-    """``sum x x^T`` over the calibration tokens seen by a layer input, and their count."""
-
-    xtx: torch.Tensor  # [in, in], float64
-    tokens: int
-
-
-def make_empty_hessian(in_features: int, device: torch.device | None = None) -> HessianStats:
-    return HessianStats(
-        torch.zeros(in_features, in_features, dtype=torch.float64, device=device), 0
-    )
-
-
-def accumulate_hessian(stats: HessianStats, x: torch.Tensor) -> HessianStats:
-    """Add a batch of layer inputs ``x`` (``[..., in]``) to the statistics."""
-    flat = x.detach().reshape(-1, x.shape[-1]).float()
-    # float32 product per batch (fast), float64 running sum (no drift over many batches)
-    return HessianStats(stats.xtx + (flat.T @ flat).double(), stats.tokens + flat.shape[0])
-
-
-def hessian(stats: HessianStats) -> torch.Tensor:
-    """GPTQ's ``H = 2/n X^T X`` (float64)."""
-    return stats.xtx * (2.0 / max(stats.tokens, 1))
-
-
-def _inverse_cholesky(h: torch.Tensor, dampening: float) -> torch.Tensor:
-    """Upper Cholesky factor of ``(H + damp I)^-1``, raising the damping until it is PD."""
-    mean_diag = float(torch.mean(torch.diag(h)))
-    damp = dampening if dampening > 0 else 1e-6
-    eye = torch.eye(h.shape[0], dtype=h.dtype, device=h.device)
-    for _ in range(8):
-        try:
-            low = torch.linalg.cholesky(h + damp * max(mean_diag, 1e-8) * eye)
-            inv = torch.cholesky_inverse(low)
-            return torch.linalg.cholesky(inv, upper=True)
-        except torch.linalg.LinAlgError:
-            damp *= 10
-    raise ValueError("the Hessian is not positive definite even with heavy damping")
-
-
-@dataclass(frozen=True)
-class PreparedHessian:
-    """What GPTQ and SparseGPT take from a layer-input Hessian, computed once per input (so
-    Linears sharing an input, such as q/k/v, share it): the dead input columns (never
-    activated) and the upper Cholesky factor of the damped inverse."""
-
-    dead: torch.Tensor  # [in], bool
-    hinv: torch.Tensor  # [in, in], float64, upper triangular
-
-
-def _fix_dead(h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """A copy of H with the diagonal of dead input columns set to 1, and their mask."""
-    h = h.clone()
-    dead = torch.diag(h) == 0
-    h[dead, dead] = 1.0
-    return h, dead
-
-
-def prepare_hessian(h: torch.Tensor, dampening: float = 0.01) -> PreparedHessian:
-    """The dead-column mask and inverse Cholesky factor of ``h``, for :func:`gptq_quantize`
-    and :func:`~acbench_env.compression.prune.sparsegpt_prune`."""
-    fixed, dead = _fix_dead(h)
-    return PreparedHessian(dead, _inverse_cholesky(fixed, dampening))
-
-
-def _dead_and_hinv(
-    h: torch.Tensor | PreparedHessian, dampening: float
-) -> tuple[torch.Tensor, Callable[[], torch.Tensor]]:
-    """The dead-column mask now, and the inverse factor on demand (after argument checks)."""
-    if isinstance(h, PreparedHessian):
-        prepared = h
-        return prepared.dead, lambda: prepared.hinv
-    fixed, dead = _fix_dead(h)
-    return dead, lambda: _inverse_cholesky(fixed, dampening)
-
-
-def _masked_weight(weight: torch.Tensor, dead: torch.Tensor) -> torch.Tensor:
-    """A float64 copy of W with the dead input columns zeroed."""
-    w = weight.detach().to(torch.float64).clone()
-    w[:, dead] = 0.0
-    return w
-
-
 def gptq_quantize(
     weight: torch.Tensor,
     h: torch.Tensor | PreparedHessian,
@@ -202,11 +117,12 @@ def gptq_quantize(
     group is reached ("dynamic groups", as in the reference implementation). No activation
     reordering, so the result is deterministic and groups stay contiguous.
 
-    ``h`` is the layer-input Hessian, or its :func:`prepare_hessian` result (which already
+    ``h`` is the layer-input Hessian, or its
+    :func:`~acbench_env.compression.hessian.prepare_hessian` result (which already
     holds the damping, so ``dampening`` is then unused).
     """
-    dead, make_hinv = _dead_and_hinv(h, dampening)
-    w = _masked_weight(weight, dead)
+    dead, make_hinv = dead_and_inverse(h, dampening)
+    w = masked_weight(weight, dead)
     rows, cols = w.shape
     groups = _groups(cols, group_size)
     gs = cols // groups
@@ -247,6 +163,33 @@ def gptq_quantize(
 
 
 # --- AWQ ------------------------------------------------------------------------------
+
+#: Tokens of a layer input kept for AWQ's scale search (evenly spaced over the set).
+AWQ_LOSS_TOKENS = 512
+
+
+@dataclass(frozen=True)
+class InputSample:
+    """AWQ's statistics: every ``stride``-th input row of each calibration batch, kept for
+    the scale search's loss (about :data:`AWQ_LOSS_TOKENS` rows over the whole set)."""
+
+    stride: int
+    rows: tuple[torch.Tensor, ...] = ()
+
+    @property
+    def sample(self) -> torch.Tensor:
+        return torch.cat(self.rows, dim=0)
+
+
+def make_empty_sample(calibration_tokens: int) -> InputSample:
+    """An empty sample whose stride keeps about :data:`AWQ_LOSS_TOKENS` of the tokens."""
+    return InputSample(max(1, calibration_tokens // AWQ_LOSS_TOKENS))
+
+
+def accumulate_sample(stats: InputSample, x: torch.Tensor) -> InputSample:
+    """Add every ``stride``-th row of a batch of layer inputs ``x`` (``[..., in]``)."""
+    flat = x.detach().reshape(-1, x.shape[-1]).float()
+    return InputSample(stats.stride, (*stats.rows, flat[:: stats.stride].clone()))
 
 
 def fake_quantize(

@@ -6,6 +6,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from acbench_env.compression import hessian as H  # noqa: E402
 from acbench_env.compression import prune as P  # noqa: E402
 from acbench_env.compression import quantize as Q  # noqa: E402
 
@@ -65,7 +66,7 @@ def test_rtn_per_row_and_bad_group() -> None:
 def test_gptq_beats_rtn_on_correlated_inputs() -> None:
     x = correlated_inputs(512, 64)
     w = torch.randn(32, 64, generator=_gen(4))
-    h = Q.hessian(Q.accumulate_hessian(Q.make_empty_hessian(64), x))
+    h = H.hessian(H.accumulate_hessian(H.make_empty_hessian(64), x))
     gptq = Q.gptq_quantize(w, h, bits=4, group_size=32, symmetric=True, block_size=16)
     rtn = Q.rtn_quantize(w, bits=4, group_size=32, symmetric=True)
     assert out_error(w, gptq.weight, x) < 0.8 * out_error(w, rtn.weight, x)
@@ -86,7 +87,7 @@ def test_gptq_is_deterministic_and_handles_dead_inputs() -> None:
     x = correlated_inputs(128, 32)
     x[:, 5] = 0.0  # an input that is never active
     w = torch.randn(8, 32, generator=_gen(6))
-    h = Q.hessian(Q.accumulate_hessian(Q.make_empty_hessian(32), x))
+    h = H.hessian(H.accumulate_hessian(H.make_empty_hessian(32), x))
     a = Q.gptq_quantize(w, h, 4, 16, True)
     b = Q.gptq_quantize(w, h, 4, 16, True)
     assert torch.equal(a.weight, b.weight)
@@ -147,7 +148,7 @@ def test_wanda_uses_activations_and_prunes_each_row_equally() -> None:
 def test_sparsegpt_exact_pattern_and_better_than_wanda(pattern: str) -> None:
     x = correlated_inputs(512, 64, seed=14)
     w = torch.randn(32, 64, generator=_gen(15))
-    h = Q.hessian(Q.accumulate_hessian(Q.make_empty_hessian(64), x))
+    h = H.hessian(H.accumulate_hessian(H.make_empty_hessian(64), x))
     new = P.sparsegpt_prune(w, h, 0.5, pattern, block_size=32)
     assert P.sparsity_of(new) == 0.5
     if pattern == "2:4":
@@ -162,8 +163,8 @@ def test_prepared_hessian_gives_the_same_weights() -> None:
     x = correlated_inputs(128, 32, seed=16)
     x[:, 3] = 0.0  # a dead input
     w = torch.randn(8, 32, generator=_gen(17))
-    h = Q.hessian(Q.accumulate_hessian(Q.make_empty_hessian(32), x))
-    prepared = Q.prepare_hessian(h, 0.05)
+    h = H.hessian(H.accumulate_hessian(H.make_empty_hessian(32), x))
+    prepared = H.prepare_hessian(h, 0.05)
     a = Q.gptq_quantize(w, h, 4, 16, True, block_size=8, dampening=0.05)
     b = Q.gptq_quantize(w, prepared, 4, 16, True, block_size=8)
     assert torch.equal(a.weight, b.weight) and torch.equal(a.scale, b.scale)

@@ -16,25 +16,25 @@ from acbench_env.compression import COMPRESSION_METADATA_FILE, CompressionConfig
 from acbench_env.compression import prune as P  # noqa: E402
 from acbench_env.compression import quantize as Q  # noqa: E402
 from acbench_env.compression.calibration import load_calibration  # noqa: E402
-from acbench_env.compression.config import GroupSizeError, UnknownMethodError  # noqa: E402
+from acbench_env.compression.config import (  # noqa: E402
+    PRUNE_METHODS,
+    QUANT_METHODS,
+    GroupSizeError,
+    UnknownMethodError,
+)
+from acbench_env.compression.methods import method_names  # noqa: E402
 from acbench_env.compression.pipeline import compress  # noqa: E402
 from acbench_env.core.errors import (  # noqa: E402
     ConfigError,
     ModelNotFoundError,
     OutputExistsError,
 )
-from tests.compression.tiny import make_tiny_llama  # noqa: E402
 
 needs_ct = pytest.mark.skipif(
     __import__("importlib").util.find_spec("compressed_tensors") is None,
     reason="compressed-tensors is not installed (pip install 'acbench-env[compress]')",
 )
 CALIB = {"samples": 4, "seq_len": 32}
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_tiny_llama(tmp_path_factory.mktemp("tiny") / "model")
 
 
 def _layer_weights(folder: Path) -> dict[str, torch.Tensor]:
@@ -149,27 +149,74 @@ def test_transformers_backend_loads_and_answers(tiny: Path, tmp_path: Path) -> N
         assert len(done) == 1 and len(done[0].token_ids) >= 1
 
 
-@pytest.mark.parametrize("method", ["gptq", "sparsegpt", "awq"])
-def test_recorded_settings_reproduce_the_weights(tiny: Path, tmp_path: Path, method: str) -> None:
-    if method != "sparsegpt" and needs_ct.args[0]:
+def _tensors(folder: Path) -> dict[str, torch.Tensor]:
+    return load_file(folder / "model.safetensors")
+
+
+def _assert_same_tensors(a: Path, b: Path) -> None:
+    ta, tb = _tensors(a), _tensors(b)
+    assert ta.keys() == tb.keys()
+    different = [k for k in ta if not torch.equal(ta[k], tb[k])]
+    assert not different, f"{len(different)} tensors differ, e.g. {different[:3]}"
+
+
+#: Every method of the table (a new record is picked up), the pruners with both patterns.
+RERUN = [
+    (name, pattern)
+    for name in method_names()
+    for pattern in (("unstructured", "2:4") if name in PRUNE_METHODS else ("unstructured",))
+]
+
+
+@pytest.mark.parametrize(("method", "pattern"), RERUN, ids=lambda v: str(v))
+def test_recorded_settings_reproduce_the_weights(
+    tiny: Path, tmp_path: Path, method: str, pattern: str
+) -> None:
+    """Compress with settings away from every default, then again from nothing but the
+    metadata file: the weights are bit-identical."""
+    if method in QUANT_METHODS and needs_ct.args[0]:
         pytest.skip("compressed-tensors is not installed")
-    config = CompressionConfig(method, group_size=32)
-    first = compress(tiny, method, config, "builtin", tmp_path / "a", **CALIB)
-    meta = first.metadata
-    again = CompressionConfig(**meta["settings"])
-    calib = meta["calibration"]
-    compress(
-        tiny, method, again, calib["source"], tmp_path / "b",
-        samples=calib["samples"], seq_len=calib["seq_len"],
-    )  # fmt: skip
-    a, b = (
-        load_file(tmp_path / "a" / "model.safetensors"),
-        load_file(tmp_path / "b" / "model.safetensors"),
+    config = CompressionConfig(
+        method,
+        bits=8,
+        group_size=32,
+        symmetric=False,
+        sparsity=0.5 if pattern == "2:4" else 0.3,
+        pattern=pattern,
+        dampening=0.05,
+        block_size=32,
+        awq_grid=7,
     )
-    assert a.keys() == b.keys()
-    assert all(torch.equal(a[k], b[k]) for k in a)
+    compress(tiny, method, config, "builtin", tmp_path / "a", samples=3, seq_len=24)
+    meta = json.loads((tmp_path / "a" / COMPRESSION_METADATA_FILE).read_text())
+    calib = meta["calibration"]
+    again = CompressionConfig(**meta["settings"])
+    if CompressionConfig(method).needs_calibration:
+        kwargs = {"samples": calib["samples"], "seq_len": calib["seq_len"]}
+        source = calib["source"]
+    else:
+        assert calib is None
+        kwargs, source = {}, "builtin"
+    compress(meta["source_model"], meta["method"], again, source, tmp_path / "b", **kwargs)
+    _assert_same_tensors(tmp_path / "a", tmp_path / "b")
     meta_b = json.loads((tmp_path / "b" / COMPRESSION_METADATA_FILE).read_text())
-    assert meta_b["calibration"]["sha256"] == calib["sha256"]
+    assert meta_b["settings"] == meta["settings"] and meta_b["calibration"] == calib
+
+
+@pytest.mark.parametrize("method", method_names())
+def test_recorded_command_reproduces_the_weights(tiny: Path, tmp_path: Path, method: str) -> None:
+    """The metadata's ``command`` (the CLI's settings) writes the same weights again."""
+    from acbench_env.cli import main
+
+    if method in QUANT_METHODS and needs_ct.args[0]:
+        pytest.skip("compressed-tensors is not installed")
+    config = CompressionConfig(method, group_size=32, symmetric=False, sparsity=0.4)
+    compress(tiny, method, config, "builtin", tmp_path / "a", samples=2, seq_len=16)
+    meta = json.loads((tmp_path / "a" / COMPRESSION_METADATA_FILE).read_text())
+    argv = meta["command"].split()
+    assert argv[:2] == ["acbench", "compress"] and argv[-1] == str(tmp_path / "a")
+    assert main([*argv[1:-1], "--no-progress", str(tmp_path / "b")]) == 0
+    _assert_same_tensors(tmp_path / "a", tmp_path / "b")
 
 
 def test_builtin_calibration_is_deterministic(tiny: Path, tmp_path: Path) -> None:
