@@ -452,6 +452,7 @@ def _add_backend_args(p: argparse.ArgumentParser) -> None:
 
 def cmd_compress(args: argparse.Namespace) -> int:
     from acbench_env.compression.config import CompressionConfig
+    from acbench_env.compression.methods import TUNABLES
 
     config = CompressionConfig(
         method=args.method,
@@ -460,6 +461,7 @@ def cmd_compress(args: argparse.Namespace) -> int:
         symmetric=not args.asymmetric,
         sparsity=args.sparsity,
         pattern=args.pattern,
+        **{k: getattr(args, k) for k in TUNABLES if getattr(args, k) is not None},
     )
     if importlib.util.find_spec("torch") is None:
         raise MissingDependencyError("torch", "hf", "acbench compress")
@@ -586,12 +588,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--startup-timeout", type=float, default=600.0, help="seconds to wait")
     p.set_defaults(func=cmd_serve)
 
+    from acbench_env.compression import method_names
+    from acbench_env.compression.config import PATTERNS
+
     p = sub.add_parser(
-        "compress",
-        help="compress a model (gptq, awq, rtn, wanda, sparsegpt, magnitude) into a checkpoint",
+        "compress", help=f"compress a model ({', '.join(method_names())}) into a checkpoint"
     )
     p.add_argument(
-        "--method", required=True, help="gptq|awq|rtn (quantize), wanda|sparsegpt|magnitude (prune)"
+        "--method",
+        required=True,
+        choices=method_names(),
+        help=f"{'|'.join(method_names('quant'))} (quantize), "
+        f"{'|'.join(method_names('prune'))} (prune)",
     )
     p.add_argument("--bits", type=int, default=4, help="weight bits for gptq/awq/rtn (default 4)")
     p.add_argument(
@@ -602,7 +610,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--asymmetric", action="store_true", help="quantize with zero points")
     p.add_argument("--sparsity", type=float, default=0.5, help="pruned share (default 0.5)")
-    p.add_argument("--pattern", default="unstructured", help="unstructured (default) or 2:4")
+    p.add_argument(
+        "--pattern", default="unstructured", choices=PATTERNS, help="unstructured (default) or 2:4"
+    )
+    p.add_argument(
+        "--dampening", type=float, default=None, help="gptq/sparsegpt Hessian dampening (0.01)"
+    )
+    p.add_argument(
+        "--block-size", type=int, default=None, help="gptq/sparsegpt column block width (128)"
+    )
+    p.add_argument("--awq-grid", type=int, default=None, help="awq scale-search grid points (20)")
     p.add_argument(
         "--calib", default="builtin", help="'builtin' (project-written text) or a .txt/.jsonl file"
     )

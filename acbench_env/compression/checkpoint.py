@@ -139,6 +139,11 @@ def reproduce_command(
             parts.append("--asymmetric")
     else:
         parts += ["--sparsity", str(config.sparsity), "--pattern", config.pattern]
+    defaults = CompressionConfig(method=config.method)
+    for key in config.spec.tunables:  # only settings away from their defaults
+        value = getattr(config, key)
+        if value != getattr(defaults, key):
+            parts += [f"--{key.replace('_', '-')}", str(value)]
     if calibration is not None:
         src = BUILTIN if calibration.source == BUILTIN else calibration.source.removeprefix("file:")
         parts += ["--calib", src, "--samples", str(calibration.samples)]

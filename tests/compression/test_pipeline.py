@@ -210,10 +210,13 @@ def test_recorded_command_reproduces_the_weights(tiny: Path, tmp_path: Path, met
 
     if method in QUANT_METHODS and needs_ct.args[0]:
         pytest.skip("compressed-tensors is not installed")
-    config = CompressionConfig(method, group_size=32, symmetric=False, sparsity=0.4)
+    tunables = {"dampening": 0.05, "block_size": 32, "awq_grid": 7}
+    config = CompressionConfig(method, group_size=32, symmetric=False, sparsity=0.4, **tunables)
     compress(tiny, method, config, "builtin", tmp_path / "a", samples=2, seq_len=16)
     meta = json.loads((tmp_path / "a" / COMPRESSION_METADATA_FILE).read_text())
     argv = meta["command"].split()
+    for key in config.spec.tunables:  # settings away from their defaults are in the command
+        assert argv[argv.index(f"--{key.replace('_', '-')}") + 1] == str(tunables[key])
     assert argv[:2] == ["acbench", "compress"] and argv[-1] == str(tmp_path / "a")
     assert main([*argv[1:-1], "--no-progress", str(tmp_path / "b")]) == 0
     _assert_same_tensors(tmp_path / "a", tmp_path / "b")
