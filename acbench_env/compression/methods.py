@@ -239,6 +239,15 @@ METHODS: tuple[Method, ...] = (
 )
 
 
+def register_method(method: Method) -> None:
+    """Add a method to the table (refusing a name already taken), e.g. from a plug-in module.
+    Inside the repository, add its record to :data:`METHODS` instead."""
+    global METHODS
+    if method.name in method_names():
+        raise ConfigError(f"a compression method named {method.name!r} already exists")
+    METHODS = (*METHODS, method)
+
+
 def method_names(kind: Kind | None = None) -> tuple[str, ...]:
     """The names of the methods (of one ``kind`` only, when given), in table order."""
     return tuple(m.name for m in METHODS if kind is None or m.kind == kind)

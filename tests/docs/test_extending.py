@@ -16,8 +16,11 @@ DOC = ROOT / "docs" / "extending.md"
 
 @pytest.fixture
 def clean_registries() -> Iterator[None]:
-    backends, envs = dict(BACKENDS), set(gymnasium.registry)
+    from acbench_env.compression import methods
+
+    backends, envs, table = dict(BACKENDS), set(gymnasium.registry), methods.METHODS
     yield
+    methods.METHODS = table
     BACKENDS.clear()
     BACKENDS.update(backends)
     for env_id in set(gymnasium.registry) - envs:
@@ -31,6 +34,9 @@ def test_extending_examples_run(
     assert len(blocks) >= 3
     ns = run_blocks(blocks, tmp_path, monkeypatch)
     assert "echo-number" in BACKENDS
+    from acbench_env.compression import method_names
+
+    assert "row-magnitude" in method_names("prune")
     assert "mylab/Add-v0" in gymnasium.registry
     # The example environment passes Gymnasium's own checker, as registered ones must.
     from gymnasium.utils.env_checker import check_env
