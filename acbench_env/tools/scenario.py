@@ -33,7 +33,10 @@ A scenario is a YAML or JSON file (validated by :class:`Scenario`)::
           - {name: add_to_list, arguments: {item: beans}}
 
 Operations: ``get`` (return the value at ``path``), ``set`` (``path``, ``value``),
-``append`` (``path``, ``value``), ``increment`` (``path``, ``by``), ``delete`` (``path``).
+``append`` (``path``, ``value``), ``increment`` and ``decrement`` (``path``, ``by``, default
+1), ``delete`` (``path``). Each op takes only its own fields: anything else (a ``value:`` on
+an ``increment``) is an error naming the file, the tool and the field. ``by`` may be a
+number, an argument (``"{amount}"``) or a signed template (``"-{amount}"`` subtracts it).
 Paths are dot-separated keys (list positions as integers, ``-1`` = last). In paths and
 values, ``"{arg}"`` is replaced by the call's argument (keeping its type when it is the
 whole string). Checks: ``equals``, ``contains``, ``exists``, ``gte``, ``lte``, ``length``.
@@ -62,6 +65,7 @@ from acbench_env.core.errors import ConfigError
 from acbench_env.tools.sandbox import Sandbox, Tool, ToolCall, check_json_schema
 
 _WHOLE = re.compile(r"^\{(\w+)\}$")
+_SIGNED = re.compile(r"^\s*([+-])\s*\{(\w+)\}\s*$")
 _PART = re.compile(r"\{(\w+)\}")
 
 
@@ -101,10 +105,47 @@ class StateOp(BaseModel):
     """One operation of a declarative tool."""
 
     model_config = ConfigDict(extra="forbid")
-    op: Literal["get", "set", "append", "increment", "delete"]
+    op: Literal["get", "set", "append", "increment", "decrement", "delete"]
     path: str
     value: Any = None
     by: Any = 1
+
+
+#: The fields each op accepts besides ``op`` (required ones first).
+OP_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "get": (("path",), ()),
+    "set": (("path", "value"), ()),
+    "append": (("path", "value"), ()),
+    "increment": (("path",), ("by",)),
+    "decrement": (("path",), ("by",)),
+    "delete": (("path",), ()),
+}
+
+
+def op_field_problem(op: StateOp) -> tuple[str, str] | None:
+    """``(field, problem)`` when ``op`` carries a field its kind does not take, or lacks one
+    it needs; None when it is well formed."""
+    required, optional = OP_FIELDS[op.op]
+    allowed = ("op", *required, *optional)
+    takes = ", ".join(required + optional)
+    for name in sorted(op.model_fields_set):
+        if name not in allowed:
+            hint = (
+                ' (an increment adds `by`; to subtract write by: "-{amount}" or op: decrement)'
+                if op.op in ("increment", "decrement") and name == "value"
+                else ""
+            )
+            return name, f"op {op.op!r} takes only {takes}, not {name!r}{hint}"
+    for name in required:
+        if name not in op.model_fields_set:
+            return name, f"op {op.op!r} needs {name!r}"
+    if "by" in op.model_fields_set:
+        by = op.by
+        number = isinstance(by, (int, float)) and not isinstance(by, bool)
+        template = isinstance(by, str) and bool(_WHOLE.match(by) or _SIGNED.match(by))
+        if not (number or template):
+            return "by", (f'`by` must be a number, "{{arg}}" or a signed "-{{arg}}", got {by!r}')
+    return None
 
 
 class ToolSpec(BaseModel):
@@ -175,6 +216,18 @@ def substitute(template: Any, args: Mapping[str, Any]) -> Any:
     return template
 
 
+def _amount(template: Any, args: Mapping[str, Any]) -> Any:
+    """The ``by`` of an increment: a number, ``"{arg}"``, or a signed ``"-{arg}"``."""
+    if isinstance(template, str):
+        signed = _SIGNED.match(template)
+        if signed and signed.group(2) in args:
+            value = args[signed.group(2)]
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return -value if signed.group(1) == "-" else value
+            return template
+    return substitute(template, args)
+
+
 def _keys(path: str) -> list[str]:
     return [k for k in path.split(".") if k != ""]
 
@@ -237,7 +290,9 @@ def apply_op(state: Any, op: StateOp, args: Mapping[str, Any]) -> Any:
             raise _StateError(f"{path!r} is not a list")
         target.append(substitute(op.value, args))
         return None
-    by = substitute(op.by, args)
+    by = _amount(op.by, args)
+    if op.op == "decrement" and isinstance(by, (int, float)) and not isinstance(by, bool):
+        by = -by
     current = parent.get(key, 0) if isinstance(parent, dict) else _step(parent, key, False)
     if (
         isinstance(current, bool)
@@ -245,7 +300,7 @@ def apply_op(state: Any, op: StateOp, args: Mapping[str, Any]) -> Any:
         or isinstance(by, bool)
         or not isinstance(by, (int, float))
     ):
-        raise _StateError(f"{path!r} and the increment must be numbers")
+        raise _StateError(f"{path!r} and the {op.op} amount must be numbers (got {by!r})")
     parent[key] = current + by
     return None
 
@@ -323,6 +378,17 @@ def _field(loc: Iterable[Any]) -> str:
     return ".".join(str(p) for p in loc)
 
 
+def _tool_named(data: Mapping[str, Any], loc: Sequence[Any]) -> str:
+    """`` (tool 'name')`` when ``loc`` points inside a tool that has a name."""
+    if len(loc) >= 2 and loc[0] == "tools" and isinstance(loc[1], int):
+        tools = data.get("tools")
+        if isinstance(tools, list) and loc[1] < len(tools) and isinstance(tools[loc[1]], dict):
+            name = tools[loc[1]].get("name")
+            if isinstance(name, str):
+                return f" (tool {name!r})"
+    return ""
+
+
 def parse_scenario(
     data: Any, source: str = "<scenario>", extra_tools: Sequence[Tool] = ()
 ) -> Scenario:
@@ -333,11 +399,21 @@ def parse_scenario(
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        raise ScenarioError(f"{source}: field '{_field(first['loc'])}': {first['msg']}") from None
+        loc = list(first["loc"])
+        raise ScenarioError(
+            f"{source}: field '{_field(loc)}'{_tool_named(data, loc)}: {first['msg']}"
+        ) from None
     if not isinstance(scenario.initial_state, dict):
         raise ScenarioError(f"{source}: field 'initial_state' must be a mapping")
     names: dict[str, Tool] = {t.name: t for t in extra_tools}
     for i, spec in enumerate(scenario.tools):
+        for j, op in enumerate(spec.ops):
+            problem = op_field_problem(op)
+            if problem is not None:
+                raise ScenarioError(
+                    f"{source}: field 'tools.{i}.ops.{j}.{problem[0]}' (tool {spec.name!r}): "
+                    f"{problem[1]}"
+                )
         where = f"{source}: field 'tools.{i}.parameters'"
         try:
             check_json_schema(spec.parameters, where=where)
