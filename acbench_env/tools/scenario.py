@@ -62,6 +62,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from acbench_env.core.errors import ConfigError
+from acbench_env.tools.mcp import MCPServerSpec
 from acbench_env.tools.sandbox import Sandbox, Tool, ToolCall, check_json_schema
 
 _WHOLE = re.compile(r"^\{(\w+)\}$")
@@ -188,9 +189,16 @@ class Scenario(BaseModel):
     description: str = ""
     instructions: str | None = None
     initial_state: Any = Field(default_factory=dict)
-    tools: list[ToolSpec] = Field(min_length=1)
+    tools: list[ToolSpec] = Field(default_factory=list)
+    mcp_servers: list[MCPServerSpec] = Field(default_factory=list)
     tasks: list[TaskSpec] = Field(min_length=1)
     max_steps: int = Field(default=8, ge=1, le=100)
+
+    @model_validator(mode="after")
+    def _some_tools(self) -> Scenario:
+        if not self.tools and not self.mcp_servers:
+            raise ValueError("a scenario needs tools, mcp_servers, or both")
+        return self
 
 
 # ----------------------------------------------------------------------------- state ops
@@ -395,6 +403,11 @@ def parse_scenario(
     """Validate a scenario given as a Python value; see :func:`load_scenario`."""
     if not isinstance(data, dict):
         raise ScenarioError(f"{source}: a scenario must be a mapping with name, tools and tasks")
+    if not data.get("tools") and not data.get("mcp_servers"):
+        raise ScenarioError(
+            f"{source}: field 'tools': a scenario needs tools, mcp_servers, or both "
+            "(at least one tool)"
+        )
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
@@ -405,6 +418,18 @@ def parse_scenario(
         ) from None
     if not isinstance(scenario.initial_state, dict):
         raise ScenarioError(f"{source}: field 'initial_state' must be a mapping")
+    servers: set[str] = set()
+    for i, server in enumerate(scenario.mcp_servers):
+        if server.name in servers:
+            raise ScenarioError(
+                f"{source}: field 'mcp_servers.{i}.name': server {server.name!r} is declared twice"
+            )
+        if server.state_tool is not None and server.name in scenario.initial_state:
+            raise ScenarioError(
+                f"{source}: field 'mcp_servers.{i}.name': checks read this server's state as "
+                f"{server.name!r}, which initial_state also uses; rename one of them"
+            )
+        servers.add(server.name)
     names: dict[str, Tool] = {t.name: t for t in extra_tools}
     for i, spec in enumerate(scenario.tools):
         for j, op in enumerate(spec.ops):
@@ -431,6 +456,16 @@ def parse_scenario(
                 f"{source}: field 'tasks.{i}.id': task id {task.id!r} is used twice"
             )
         ids.add(task.id)
+        if task.answer_contains and not answer_matches(task.answer, task.answer_contains):
+            raise ScenarioError(
+                f"{source}: field 'tasks.{i}.answer': the reference answer must contain "
+                f"answer_contains ({task.answer_contains!r})"
+            )
+        if scenario.mcp_servers:
+            # The server's tools and state exist only while it runs: the environment checks
+            # reference names against its tool list when it starts, and the oracle test of a
+            # scenario (see examples/mcp) runs the references against the live server.
+            continue
         sandbox = Sandbox(names.values(), scenario.initial_state)
         if not task.answer_contains and all(evaluate(c, sandbox.state) for c in task.success):
             raise ScenarioError(
@@ -453,11 +488,6 @@ def parse_scenario(
             raise ScenarioError(
                 f"{source}: field 'tasks.{i}.success.{failing[0]}': the check does not hold after the "
                 "reference calls; fix the check or the reference"
-            )
-        if task.answer_contains and not answer_matches(task.answer, task.answer_contains):
-            raise ScenarioError(
-                f"{source}: field 'tasks.{i}.answer': the reference answer must contain "
-                f"answer_contains ({task.answer_contains!r})"
             )
     return scenario
 
