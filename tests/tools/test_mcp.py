@@ -220,3 +220,29 @@ def test_missing_sdk_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     spec = MCPServerSpec(name="inv", command=sys.executable, args=[str(SERVER)])
     with pytest.raises(MissingDependencyError, match=r"acbench-env\[mcp\]"):
         MCPConnection(spec).start()
+
+
+@pytest.mark.slow
+def test_default_model_runs_the_mcp_scenario() -> None:
+    from acbench_env.agents import LLMPolicyAgent
+    from acbench_env.agents.backends import create_backend
+    from acbench_env.experiments.runner import run_episodes
+
+    backend = create_backend("transformers", model="default", batch_size=3)
+    agent = LLMPolicyAgent(backend, max_new_tokens=64)
+    result = run_episodes(
+        "acbench/Scenario-v0",
+        agent,
+        episodes=3,
+        seed=0,
+        env_kwargs={"path": str(SHOP)},
+        batch_size=3,
+    )
+    assert len(result.trajectories) == 3
+    for traj in result.trajectories:
+        info = traj.steps[-1].info
+        assert 1 <= len(traj.steps) <= 6
+        assert traj.steps[-1].terminated or traj.steps[-1].truncated
+        assert 0.0 <= traj.score <= 1.0 and info["mcp_servers_alive"] == 1
+        assert set(info["tool_errors"]) >= {"unknown_tool", "invalid_arguments", "tool_error"}
+    assert not _server_processes(SERVER.name)  # the runner closed every environment
