@@ -34,6 +34,16 @@ INSTRUCTIONS = (
 )
 
 
+NATIVE_INSTRUCTIONS = (
+    "Use the tools you are given to carry out the task. You will see the results and may call "
+    "more tools. When the task is done, answer in plain text without tool calls; that ends "
+    "the conversation.\n\n"
+)
+
+#: How tools reach the model: listed in the prompt text, or passed through the chat API.
+TOOL_FORMATS = ("prompt", "native")
+
+
 def default_scenario_path() -> Path:
     """The example scenario shipped with the package (the default of ``acbench/Scenario-v0``)."""
     return Path(str(resources.files("acbench_env.data") / "scenarios" / "pantry.yaml"))
@@ -75,7 +85,10 @@ class ScenarioEnv(TextEnv[TaskSpec]):
     :class:`~acbench_env.tools.scenario.Scenario` / dict given as ``scenario``.
 
     ## Arguments
-    ``path``, ``scenario``, ``tools`` (extra Python :class:`~acbench_env.tools.Tool` objects).
+    ``path``, ``scenario``, ``tools`` (extra Python :class:`~acbench_env.tools.Tool` objects),
+    ``tool_format``: ``"prompt"`` (default: tools listed in the first observation) or
+    ``"native"`` (the reset ``info["tools"]`` holds them in the chat API's form for the agent
+    to pass as the API's ``tools``; calls the server parsed arrive as ``<tool_call>`` blocks).
 
     ## Difficulty levels
     Set by the scenario's author.
@@ -93,8 +106,11 @@ class ScenarioEnv(TextEnv[TaskSpec]):
         path: str | Path | None = None,
         scenario: Scenario | dict[str, Any] | None = None,
         tools: Sequence[Tool] = (),
+        tool_format: str = "prompt",
         render_mode: str | None = None,
     ) -> None:
+        if tool_format not in TOOL_FORMATS:
+            raise ConfigError(f"tool_format must be one of {TOOL_FORMATS}, got {tool_format!r}")
         if path is not None and scenario is not None:
             raise ConfigError("pass either path= or scenario=, not both")
         extra = tuple(tools)
@@ -111,6 +127,7 @@ class ScenarioEnv(TextEnv[TaskSpec]):
         super().__init__(max_steps=loaded.max_steps, render_mode=render_mode)
         self.scenario = loaded
         self.extra_tools = extra
+        self.tool_format = tool_format
         self.source = (
             str(path)
             if path is not None
@@ -202,10 +219,12 @@ class ScenarioEnv(TextEnv[TaskSpec]):
         self._format_failures = 0
         self._state_read_failures = 0
         header = (self.scenario.instructions + "\n\n") if self.scenario.instructions else ""
+        info: dict[str, Any] = {"scenario": self.scenario.name, "tool_format": self.tool_format}
+        if self.tool_format == "native":
+            info["tools"] = [{"type": "function", "function": t.spec()} for t in tools]
+            return header + NATIVE_INSTRUCTIONS + f"Task: {task.request}", info
         listing = spec_listing(t.spec() for t in tools)
-        return header + INSTRUCTIONS.format(tools=listing) + f"Task: {task.request}", {
-            "scenario": self.scenario.name
-        }
+        return header + INSTRUCTIONS.format(tools=listing) + f"Task: {task.request}", info
 
     def _check_state(self) -> dict[str, Any]:
         """The state success checks read: the sandbox state, plus each MCP server's state
@@ -269,6 +288,7 @@ class ScenarioEnv(TextEnv[TaskSpec]):
                 "tool_calls": len(self._sandbox.calls),
                 "tool_errors": self._sandbox.error_counts,
                 "format_failures": self._format_failures,
+                "tool_format": self.tool_format,
                 **(
                     {
                         "mcp_servers_alive": sum(c.alive for c in self._connections),

@@ -267,3 +267,20 @@ def test_each_op_accepts_only_its_own_fields(
     assert str(path) in message and f"'{field}'" in message and "tool 'pay'" in message, message
     assert words in message, message
     assert "success" not in message  # the error blames the op, not the task's check
+
+
+def test_native_tool_format_gives_the_tools_in_info() -> None:
+    prompt = ScenarioEnv(path=EXAMPLE)
+    native = ScenarioEnv(path=EXAMPLE, tool_format="native")
+    obs_p, info_p = prompt.reset(options={"task_index": 0})
+    obs_n, info_n = native.reset(options={"task_index": 0})
+    names = [t["function"]["name"] for t in info_n["tools"]]
+    assert names == ["get_ticket", "unlock_account", "close_ticket"] and "tools" not in info_p
+    assert "unlock_account" in obs_p and "unlock_account" not in obs_n
+    while True:
+        _, reward, terminated, truncated, info = native.step(native.oracle_action())
+        if terminated or truncated:
+            break
+    assert reward == 1.0 and info["tool_format"] == "native"
+    with pytest.raises(Exception, match="tool_format"):
+        ScenarioEnv(path=EXAMPLE, tool_format="xml")
