@@ -149,7 +149,10 @@ class MCPConnection:
         self.tools: list[MCPTool] = []
         self.errors = 0
         self._loop = asyncio.new_event_loop()
-        self._requests: asyncio.Queue[tuple[str, dict[str, Any], float, Future[Any]] | None]
+        # Bound to the private loop on first use (asyncio.Queue takes no loop at creation).
+        self._requests: asyncio.Queue[tuple[str, dict[str, Any], float, Future[Any]] | None] = (
+            asyncio.Queue()
+        )
         self._stopped = threading.Event()
         self._ready: Future[list[MCPTool]] = Future()
         self._thread = threading.Thread(
@@ -260,7 +263,6 @@ class MCPConnection:
         )
 
     async def _serve(self) -> None:
-        self._requests = asyncio.Queue()
         mcp = _require_sdk()
         import anyio
         from mcp_types import CONNECTION_CLOSED, REQUEST_TIMEOUT

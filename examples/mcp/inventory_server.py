@@ -1,13 +1,18 @@
 """A small stateful MCP server (official ``mcp`` SDK): a shop's stock and its orders.
 
 Run by the scenario ``examples/mcp/shop.yaml`` over stdio (one fresh process per episode,
-so each episode starts from the same stock). Try it by hand with the SDK's inspector, or:
+so each episode starts from the same stock). It can also serve Streamable HTTP, for a
+scenario that declares ``url: http://127.0.0.1:PORT/mcp`` with ``reset_tool: reset`` (one
+long-lived server, reset at the start of each episode):
 
-    python examples/mcp/inventory_server.py      # speaks MCP on stdin/stdout
+    python examples/mcp/inventory_server.py              # MCP on stdin/stdout
+    python examples/mcp/inventory_server.py --port 8765  # MCP at http://127.0.0.1:8765/mcp
 """
 
 from __future__ import annotations
 
+import argparse
+import copy
 from typing import Any
 
 from mcp.server.mcpserver import MCPServer
@@ -16,7 +21,8 @@ from mcp.types import ToolAnnotations
 
 server = MCPServer("inventory", log_level="WARNING")
 
-STOCK: dict[str, int] = {"apples": 12, "pears": 3, "plums": 0}
+INITIAL_STOCK: dict[str, int] = {"apples": 12, "pears": 3, "plums": 0}
+STOCK: dict[str, int] = copy.deepcopy(INITIAL_STOCK)
 ORDERS: list[dict[str, Any]] = []
 
 
@@ -70,5 +76,20 @@ def dump_state() -> dict[str, Any]:
     return {"stock": dict(STOCK), "orders": [dict(o) for o in ORDERS]}
 
 
+@server.tool()
+def reset() -> str:
+    """Put the stock and the orders back to the start (used between episodes)."""
+    STOCK.clear()
+    STOCK.update(copy.deepcopy(INITIAL_STOCK))
+    ORDERS.clear()
+    return "reset"
+
+
 if __name__ == "__main__":
-    server.run()
+    parser = argparse.ArgumentParser(description="The inventory MCP server.")
+    parser.add_argument("--port", type=int, default=None, help="serve Streamable HTTP here")
+    args = parser.parse_args()
+    if args.port is None:
+        server.run()
+    else:
+        server.run("streamable-http", host="127.0.0.1", port=args.port)

@@ -142,6 +142,54 @@ def test_a_hanging_tool_call_times_out_as_a_counted_error(tmp_path: Path) -> Non
         env.close()
 
 
+def test_url_server_is_reset_between_episodes(tmp_path: Path) -> None:
+    import socket
+    import subprocess
+
+    from acbench_env.agents.serve import free_port
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, str(SERVER), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and proc.poll() is None
+                time.sleep(0.3)
+        data = yaml.safe_load(SHOP.read_text())
+        data["mcp_servers"] = [
+            {
+                "name": "inventory",
+                "url": f"http://127.0.0.1:{port}/mcp",
+                "state_tool": "dump_state",
+                "reset_tool": "reset",
+            }
+        ]
+        path = tmp_path / "shop_http.yaml"
+        path.write_text(yaml.safe_dump(data))
+        env = ScenarioEnv(path=path)
+        try:
+            for _ in range(2):  # the second episode starts from the reset stock again
+                env.reset(options={"task_index": 0})
+                done = False
+                while not done:
+                    _, reward, terminated, truncated, info = env.step(env.oracle_action())
+                    done = terminated or truncated
+                assert reward == 1.0, info
+        finally:
+            env.close()
+    finally:
+        proc.terminate()
+        proc.wait(20)
+
+
 @pytest.mark.parametrize(
     ("server", "field", "words"),
     [
