@@ -44,6 +44,11 @@ A task may add ``answer_contains`` (the final answer must contain it, case-insen
 as a whole word or number: ``"2"`` is in "2 units" but not in "32") with a reference
 ``answer``.
 
+A scenario may also declare ``mcp_servers`` (see :mod:`acbench_env.tools.mcp`) whose tools
+join the declared ones (``tools`` may then be empty); checks read a server's state through
+its ``state_tool`` as ``"<server>.<key>"``. Reference solutions of such scenarios need the
+live server, so they are checked when the environment starts it, not when the file loads.
+
 The agent acts in turns: tool calls run in a :class:`~acbench_env.tools.Sandbox` holding
 a deep copy of ``initial_state``; a reply without calls is the final answer and ends the
 episode. :func:`load_scenario` reads and checks a file; malformed files raise

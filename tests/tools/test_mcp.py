@@ -6,7 +6,6 @@ import sys
 import time
 from pathlib import Path
 
-import psutil
 import pytest
 import yaml
 
@@ -17,6 +16,7 @@ from acbench_env.tools.scenario import ScenarioError, load_scenario
 from tests.conftest import ROOT
 
 pytest.importorskip("mcp")
+psutil = pytest.importorskip("psutil")  # finds the server's process (accelerate installs it)
 
 SHOP = ROOT / "examples" / "mcp" / "shop.yaml"
 SERVER = ROOT / "examples" / "mcp" / "inventory_server.py"
