@@ -25,7 +25,9 @@ from acbench_env.experiments.runner import run_episodes
 
 
 def _run(base_url: str, settings: dict[str, Any], fmt: str, args: argparse.Namespace) -> list:
-    backend = create_backend("openai", model="default", base_url=base_url, **settings)
+    backend = create_backend(
+        "openai", model="default", base_url=base_url, timeout=args.timeout, **settings
+    )
     try:
         res = run_episodes(
             "acbench/FunctionCall-v0",
@@ -45,6 +47,9 @@ def main() -> None:
     ap.add_argument("--episodes", type=int, default=20)
     ap.add_argument("--difficulty", type=int, default=0)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--timeout", type=float, default=1800.0, help="seconds per request (a loaded machine)"
+    )
     ap.add_argument("--base-url", default=None, help="a running acbench serve (default: start one)")
     args = ap.parse_args()
 

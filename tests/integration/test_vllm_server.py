@@ -141,7 +141,11 @@ def test_function_call_native_tool_format_records_calls_from_tool_calls(
     import hashlib
 
     backend = create_backend(
-        "openai", model="default", base_url=server.base_url, **server.cfg.client_settings()
+        "openai",
+        model="default",
+        base_url=server.base_url,
+        timeout=900,
+        **server.cfg.client_settings(),
     )
     kwargs = {"tool_format": "native", "categories": ["single", "parallel"]}
     res = run_episodes(
