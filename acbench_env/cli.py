@@ -58,9 +58,15 @@ def _make_agent(args: argparse.Namespace) -> Any:
         if args.base_url:
             backend_kwargs["base_url"] = args.base_url
         backend_kwargs["timeout"] = args.timeout
+        backend_kwargs["tool_parser"] = args.tool_parser
+        backend_kwargs["chat_template"] = args.chat_template
     else:
         if args.base_url:
             raise ConfigError("--base-url is only used with a server backend (--backend openai)")
+        if args.tool_parser or args.chat_template:
+            raise ConfigError(
+                "--tool-parser and --chat-template describe the server of --backend openai"
+            )
         resolve_model(args.model)  # a bad path fails here, before the model loads
     backend = create_backend(args.backend, **backend_kwargs)
     return LLMPolicyAgent(
@@ -165,14 +171,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
         kv_cache_gb=args.kv_cache_gb,
         max_model_len=args.max_model_len,
         max_num_seqs=args.max_num_seqs,
+        tool_parser=args.tool_parser,
+        chat_template=args.chat_template,
     )
+    parser = cfg.resolved_tool_parser()
     server = VLLMServer(cfg)
     try:
         server.start()
         server.wait_healthy(timeout_s=args.startup_timeout)
         print(
             f"serving {args.model!r} at {cfg.base_url} (OpenAI-compatible); use it with: acbench "
-            f"run --backend openai --base-url {cfg.base_url} --model {args.model} ...; Ctrl-C stops",
+            f"run --backend openai --base-url {cfg.base_url} --model {args.model} "
+            f"--tool-parser {parser or 'none'} --chat-template {cfg.template_file()} ...; tool "
+            f"calls: {'auto, parser ' + parser if parser else 'off'}; Ctrl-C stops",
             file=sys.stderr,
             flush=True,
         )
@@ -444,6 +455,17 @@ def _add_backend_args(p: argparse.ArgumentParser) -> None:
         "--timeout", type=float, default=120.0, help="with --backend openai: seconds per request"
     )
     p.add_argument(
+        "--tool-parser",
+        default=None,
+        help="with --backend openai: the server's tool-call parser (recorded; acbench serve "
+        "prints it)",
+    )
+    p.add_argument(
+        "--chat-template",
+        default=None,
+        help="with --backend openai: the server's chat template file (its hash is recorded)",
+    )
+    p.add_argument(
         "--record-tokens",
         action="store_true",
         help="store prompt/completion token ids and logprobs in every step (RL-ready)",
@@ -586,6 +608,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-model-len", type=int, default=None)
     p.add_argument("--max-num-seqs", type=int, default=64, help="sequences batched at once")
     p.add_argument("--startup-timeout", type=float, default=600.0, help="seconds to wait")
+    p.add_argument(
+        "--tool-parser",
+        default="auto",
+        help="vLLM tool-call parser (default auto: the one matching the chat template, hermes "
+        "for ChatML; 'none' turns tool calls off)",
+    )
+    p.add_argument(
+        "--chat-template",
+        default=None,
+        help="chat template file (default: the shipped ChatML template that renders tools)",
+    )
     p.set_defaults(func=cmd_serve)
 
     from acbench_env.compression import method_names

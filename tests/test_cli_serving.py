@@ -93,3 +93,26 @@ def test_quantized_checkpoints_are_served_in_bfloat16(tmp_path) -> None:
     assert cmd[cmd.index("--dtype") + 1] == "bfloat16"
     cmd = server_command(ServerConfig(model=str(quant), dtype="float16"))
     assert cmd[cmd.index("--dtype") + 1] == "float16"
+
+
+def test_serve_picks_the_tool_parser_that_matches_the_chat_template(tmp_path) -> None:
+    from acbench_env.agents.serve import ServerConfig, server_command, tool_parser_for_template
+    from acbench_env.core.errors import ConfigError
+
+    assert tool_parser_for_template("<|im_start|>user\n...") == "hermes"
+    assert tool_parser_for_template("<|start_header_id|>user<|end_header_id|>") == "llama3_json"
+    assert tool_parser_for_template("[INST] {{ m }} [/INST]") == "mistral"
+    with pytest.raises(ConfigError, match="--tool-parser"):
+        tool_parser_for_template("User: {{ m }}\nAssistant:")
+    joined = " ".join(server_command(ServerConfig()))
+    assert "--enable-auto-tool-choice --tool-call-parser hermes" in joined
+    llama = tmp_path / "llama.jinja"
+    llama.write_text("<|start_header_id|>{{ messages }}")
+    cfg = ServerConfig(chat_template=str(llama))
+    assert "--tool-call-parser llama3_json" in " ".join(server_command(cfg))
+    assert cfg.client_settings() == {"tool_parser": "llama3_json", "chat_template": llama}
+    assert "--tool-call-parser pythonic" in " ".join(
+        server_command(ServerConfig(tool_parser="pythonic"))
+    )
+    off = " ".join(server_command(ServerConfig(tool_parser="none")))
+    assert "--enable-auto-tool-choice" not in off and "--tool-call-parser" not in off

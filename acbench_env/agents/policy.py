@@ -62,6 +62,11 @@ class LLMPolicyAgent(BaseAgent):
         }
         if self.record_tokens:
             decoding["record_tokens"] = True
+        tool_info = getattr(self.backend, "tool_call_info", None)
+        if callable(tool_info):
+            # Which server-side tool-call parser and which chat templates rendered the
+            # requests (the one for requests without tools, the one for native tool requests).
+            decoding.update(tool_info())
         return ModelInfo(
             model_id=self.backend.model_id,
             backend=self.backend.name,
@@ -89,6 +94,7 @@ class LLMPolicyAgent(BaseAgent):
                 seed=inp.seed,
                 logprobs=self.logprobs,
                 return_token_ids=self.record_tokens,
+                tools=inp.tools or None,
             )
             for inp in inputs
         ]
@@ -102,6 +108,7 @@ class LLMPolicyAgent(BaseAgent):
                 logprobs=c.logprobs,
                 finish_reason=c.finish_reason,
                 prompt_token_ids=c.prompt_token_ids,
+                tool_calls=c.tool_calls,
             )
             for c in completions
         ]

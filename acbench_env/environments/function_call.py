@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 from typing import Any
@@ -13,7 +14,7 @@ from acbench_env.core.errors import ConfigError
 from acbench_env.environments.sampling import shuffle
 from acbench_env.environments.tool_domains import TEMPLATES, Answer, ToolTemplate
 from acbench_env.tools.bfcl import answer_outcome, oracle_calls
-from acbench_env.tools.parsing import format_calls
+from acbench_env.tools.parsing import format_calls, parse_tool_calls
 from acbench_env.tools.sandbox import Sandbox, Tool, spec_listing
 
 #: Task categories, as in BFCL.
@@ -32,6 +33,20 @@ INSTRUCTIONS = (
     "use one block per call. If none of the tools fits the request, answer with "
     "<tool_call>[]</tool_call>. Answer with tool calls only."
 )
+
+
+#: How tools reach the model: listed in the prompt text, or passed through the chat API.
+TOOL_FORMATS = ("prompt", "native")
+
+NATIVE_INSTRUCTIONS = (
+    "You are a function-calling assistant. Answer the request by calling the tools you are "
+    "given. If none of the tools fits the request, answer in plain text without calling a tool."
+)
+
+
+def api_tools(functions: tuple[dict[str, Any], ...]) -> list[dict[str, Any]]:
+    """Tool definitions in the chat API's form (``{"type": "function", "function": ...}``)."""
+    return [{"type": "function", "function": dict(f)} for f in functions]
 
 
 @dataclass(frozen=True)
@@ -142,6 +157,16 @@ class FunctionCallEnv(TextEnv[FunctionCallTask]):
     parsed), ``category`` and ``validation_errors`` (calls the sandbox rejected). Text that
     holds no call and no explicit ``[]`` is a format failure, never a correct "no call".
 
+    With ``tool_format="native"`` the tools are not listed in the prompt: the reset
+    ``info["tools"]`` holds them in the chat API's form, the runner hands them to the agent,
+    and a model agent passes them to its backend (the ``openai`` backend sends them as the
+    API's ``tools`` and reads the server's ``tool_calls``; local backends render them with
+    the chat template). The answer is parsed as above (calls the server parsed arrive as
+    ``<tool_call>`` blocks, and calls the server missed are still read from the text); a
+    plain-text answer without any call syntax calls nothing (``call_format`` ``"text"``),
+    as in the chat API. Few-shot examples are the same chat turns in both formats. ``info``
+    records ``tool_format``.
+
     ## Episode End
     After one answer.
 
@@ -155,7 +180,7 @@ class FunctionCallEnv(TextEnv[FunctionCallTask]):
     ``difficulty`` (0, 1 or 2), ``categories`` (subset of ``single``, ``multiple``,
     ``parallel``, ``irrelevance``; task ``i`` has category ``categories[i % len]``),
     ``few_shot`` (overrides the level's number of examples), ``num_tasks`` (default 200),
-    ``generator_seed``.
+    ``generator_seed``, ``tool_format`` (``"prompt"``, the default, or ``"native"``).
 
     ## Difficulty levels
     0: two examples (as prior chat turns), two distractor tools, parallel calls of one tool;
@@ -177,9 +202,13 @@ class FunctionCallEnv(TextEnv[FunctionCallTask]):
         few_shot: int | None = None,
         num_tasks: int = 200,
         generator_seed: int = 0,
+        tool_format: str = "prompt",
         render_mode: str | None = None,
     ) -> None:
         super().__init__(max_steps=1, render_mode=render_mode)
+        if tool_format not in TOOL_FORMATS:
+            raise ConfigError(f"tool_format must be one of {TOOL_FORMATS}, got {tool_format!r}")
+        self.tool_format = tool_format
         if difficulty not in LEVELS:
             raise ConfigError(f"difficulty must be one of {sorted(LEVELS)}, got {difficulty!r}")
         if isinstance(categories, str):
@@ -247,21 +276,38 @@ class FunctionCallEnv(TextEnv[FunctionCallTask]):
 
     def start(self, task: FunctionCallTask) -> tuple[str, dict[str, Any]]:
         self._sandbox = Sandbox(self._tools[f["name"]] for f in task.functions)
-        return render(task), {"category": task.category, "domains": list(task.domains)}
+        info: dict[str, Any] = {
+            "category": task.category,
+            "domains": list(task.domains),
+            "tool_format": self.tool_format,
+        }
+        if self.tool_format == "native":
+            info["tools"] = api_tools(task.functions)
+            return f"{NATIVE_INSTRUCTIONS}\nRequest: {task.request}", info
+        return render(task), info
 
     def examples(self, task: FunctionCallTask) -> tuple[tuple[str, str], ...]:
         return tuple((render_request(ex.functions, ex.request), ex.answer) for ex in task.examples)
 
     def apply(self, task: FunctionCallTask, action: str) -> StepOutcome:
         sandbox = self._sandbox or Sandbox(self._tools[f["name"]] for f in task.functions)
-        return answer_outcome(
+        text_answer = False
+        if self.tool_format == "native":
+            parsed = parse_tool_calls(action)
+            # The chat API's "no call": text without any call syntax (a broken call is not).
+            text_answer = parsed.format is None and parsed.calls is None and action.strip() != ""
+        outcome = answer_outcome(
             task.category,
             task.functions,
             task.ground_truth,
-            action,
+            "[]" if text_answer else action,
             sandbox,
             lambda _, results: "\n".join(results) if results else "No tool was called.",
         )
+        info = {**outcome.info, "tool_format": self.tool_format}
+        if text_answer:
+            info["call_format"] = "text"
+        return dataclasses.replace(outcome, info=info)
 
     def oracle_action(self) -> str:
         task = self.task

@@ -54,8 +54,16 @@ class _Slot:
     capability: str | None
     messages: list[Message]
     few_shot: tuple[Message, ...] = ()
+    tools: tuple[dict[str, Any], ...] | None = None
     steps: list[StepRecord] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
+
+
+def _api_tool_calls(reply: AgentReply) -> dict[str, Any]:
+    """``{"api_tool_calls": [...]}`` when the server returned the calls as the chat API's
+    ``tool_calls`` (native tool calling), else nothing."""
+    calls = getattr(reply, "tool_calls", None)
+    return {} if calls is None else {"api_tool_calls": [dict(c) for c in calls]}
 
 
 def _token_fields(reply: AgentReply) -> dict[str, Any]:
@@ -146,6 +154,7 @@ def run_episodes(
                         capability=info.get("capability"),
                         messages=[*shots, {"role": "user", "content": obs}],
                         few_shot=tuple(shots),
+                        tools=tuple(info["tools"]) if info.get("tools") else None,
                     )
                 )
             inputs = [
@@ -154,6 +163,7 @@ def run_episodes(
                     env=s.env.unwrapped,
                     seed=request_seed(s.seed, len(s.steps)),
                     answer_tokens=getattr(s.env.unwrapped, "answer_tokens", None),
+                    tools=s.tools,
                 )
                 for s in active
             ]
@@ -183,7 +193,10 @@ def run_episodes(
                         prompt_tokens=reply.prompt_tokens,
                         completion_tokens=reply.completion_tokens,
                         wall_time_s=round(elapsed, 6),
-                        info=to_jsonable({k: v for k, v in info.items() if k not in _LIFTED_INFO}),
+                        info=to_jsonable(
+                            {k: v for k, v in info.items() if k not in _LIFTED_INFO}
+                            | _api_tool_calls(reply)
+                        ),
                         **_token_fields(reply),
                     )
                 )

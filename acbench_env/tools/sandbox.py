@@ -50,7 +50,8 @@ class ToolCall:
 @dataclass(frozen=True)
 class ToolResult:
     """The outcome of one call. ``error_kind`` is ``None`` on success, else one of
-    ``"unknown_tool"``, ``"invalid_arguments"``, ``"tool_error"``."""
+    ``"unknown_tool"``, ``"invalid_arguments"``, ``"tool_error"``, or the ``error_kind`` an
+    exception names (``"server_error"`` for an MCP server that failed)."""
 
     name: str
     output: Any = None
@@ -177,7 +178,7 @@ class Sandbox:
         counts = {"unknown_tool": 0, "invalid_arguments": 0, "tool_error": 0}
         for r in self.results:
             if r.error_kind is not None:
-                counts[r.error_kind] += 1
+                counts[r.error_kind] = counts.get(r.error_kind, 0) + 1
         return counts
 
     def call(self, call: ToolCall) -> ToolResult:
@@ -208,8 +209,12 @@ class Sandbox:
             output = t.fn(self.state, **args) if _takes_state(t.fn) else t.fn(**args)
         except Exception as exc:  # a tool's failure is an observation, never a crash
             logger.debug("tool %s raised %r", call.name, exc)
+            # An exception may name its own kind (an MCP server that died: "server_error").
+            kind = getattr(exc, "error_kind", None)
             return ToolResult(
-                call.name, error=f"{type(exc).__name__}: {exc}", error_kind="tool_error"
+                call.name,
+                error=f"{type(exc).__name__}: {exc}",
+                error_kind=kind if isinstance(kind, str) else "tool_error",
             )
         return ToolResult(call.name, output=output)
 

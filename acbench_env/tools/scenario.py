@@ -33,13 +33,21 @@ A scenario is a YAML or JSON file (validated by :class:`Scenario`)::
           - {name: add_to_list, arguments: {item: beans}}
 
 Operations: ``get`` (return the value at ``path``), ``set`` (``path``, ``value``),
-``append`` (``path``, ``value``), ``increment`` (``path``, ``by``), ``delete`` (``path``).
+``append`` (``path``, ``value``), ``increment`` and ``decrement`` (``path``, ``by``, default
+1), ``delete`` (``path``). Each op takes only its own fields: anything else (a ``value:`` on
+an ``increment``) is an error naming the file, the tool and the field. ``by`` may be a
+number, an argument (``"{amount}"``) or a signed template (``"-{amount}"`` subtracts it).
 Paths are dot-separated keys (list positions as integers, ``-1`` = last). In paths and
 values, ``"{arg}"`` is replaced by the call's argument (keeping its type when it is the
 whole string). Checks: ``equals``, ``contains``, ``exists``, ``gte``, ``lte``, ``length``.
 A task may add ``answer_contains`` (the final answer must contain it, case-insensitively and
 as a whole word or number: ``"2"`` is in "2 units" but not in "32") with a reference
 ``answer``.
+
+A scenario may also declare ``mcp_servers`` (see :mod:`acbench_env.tools.mcp`) whose tools
+join the declared ones (``tools`` may then be empty); checks read a server's state through
+its ``state_tool`` as ``"<server>.<key>"``. Reference solutions of such scenarios need the
+live server, so they are checked when the environment starts it, not when the file loads.
 
 The agent acts in turns: tool calls run in a :class:`~acbench_env.tools.Sandbox` holding
 a deep copy of ``initial_state``; a reply without calls is the final answer and ends the
@@ -59,9 +67,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from acbench_env.core.errors import ConfigError
+from acbench_env.tools.mcp import MCPServerSpec
 from acbench_env.tools.sandbox import Sandbox, Tool, ToolCall, check_json_schema
 
 _WHOLE = re.compile(r"^\{(\w+)\}$")
+_SIGNED = re.compile(r"^\s*([+-])\s*\{(\w+)\}\s*$")
 _PART = re.compile(r"\{(\w+)\}")
 
 
@@ -101,10 +111,47 @@ class StateOp(BaseModel):
     """One operation of a declarative tool."""
 
     model_config = ConfigDict(extra="forbid")
-    op: Literal["get", "set", "append", "increment", "delete"]
+    op: Literal["get", "set", "append", "increment", "decrement", "delete"]
     path: str
     value: Any = None
     by: Any = 1
+
+
+#: The fields each op accepts besides ``op`` (required ones first).
+OP_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "get": (("path",), ()),
+    "set": (("path", "value"), ()),
+    "append": (("path", "value"), ()),
+    "increment": (("path",), ("by",)),
+    "decrement": (("path",), ("by",)),
+    "delete": (("path",), ()),
+}
+
+
+def op_field_problem(op: StateOp) -> tuple[str, str] | None:
+    """``(field, problem)`` when ``op`` carries a field its kind does not take, or lacks one
+    it needs; None when it is well formed."""
+    required, optional = OP_FIELDS[op.op]
+    allowed = ("op", *required, *optional)
+    takes = ", ".join(required + optional)
+    for name in sorted(op.model_fields_set):
+        if name not in allowed:
+            hint = (
+                ' (an increment adds `by`; to subtract write by: "-{amount}" or op: decrement)'
+                if op.op in ("increment", "decrement") and name == "value"
+                else ""
+            )
+            return name, f"op {op.op!r} takes only {takes}, not {name!r}{hint}"
+    for name in required:
+        if name not in op.model_fields_set:
+            return name, f"op {op.op!r} needs {name!r}"
+    if "by" in op.model_fields_set:
+        by = op.by
+        number = isinstance(by, (int, float)) and not isinstance(by, bool)
+        template = isinstance(by, str) and bool(_WHOLE.match(by) or _SIGNED.match(by))
+        if not (number or template):
+            return "by", (f'`by` must be a number, "{{arg}}" or a signed "-{{arg}}", got {by!r}')
+    return None
 
 
 class ToolSpec(BaseModel):
@@ -147,9 +194,16 @@ class Scenario(BaseModel):
     description: str = ""
     instructions: str | None = None
     initial_state: Any = Field(default_factory=dict)
-    tools: list[ToolSpec] = Field(min_length=1)
+    tools: list[ToolSpec] = Field(default_factory=list)
+    mcp_servers: list[MCPServerSpec] = Field(default_factory=list)
     tasks: list[TaskSpec] = Field(min_length=1)
     max_steps: int = Field(default=8, ge=1, le=100)
+
+    @model_validator(mode="after")
+    def _some_tools(self) -> Scenario:
+        if not self.tools and not self.mcp_servers:
+            raise ValueError("a scenario needs tools, mcp_servers, or both")
+        return self
 
 
 # ----------------------------------------------------------------------------- state ops
@@ -173,6 +227,18 @@ def substitute(template: Any, args: Mapping[str, Any]) -> Any:
     if isinstance(template, dict):
         return {substitute(k, args): substitute(v, args) for k, v in template.items()}
     return template
+
+
+def _amount(template: Any, args: Mapping[str, Any]) -> Any:
+    """The ``by`` of an increment: a number, ``"{arg}"``, or a signed ``"-{arg}"``."""
+    if isinstance(template, str):
+        signed = _SIGNED.match(template)
+        if signed and signed.group(2) in args:
+            value = args[signed.group(2)]
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return -value if signed.group(1) == "-" else value
+            return template
+    return substitute(template, args)
 
 
 def _keys(path: str) -> list[str]:
@@ -237,7 +303,9 @@ def apply_op(state: Any, op: StateOp, args: Mapping[str, Any]) -> Any:
             raise _StateError(f"{path!r} is not a list")
         target.append(substitute(op.value, args))
         return None
-    by = substitute(op.by, args)
+    by = _amount(op.by, args)
+    if op.op == "decrement" and isinstance(by, (int, float)) and not isinstance(by, bool):
+        by = -by
     current = parent.get(key, 0) if isinstance(parent, dict) else _step(parent, key, False)
     if (
         isinstance(current, bool)
@@ -245,7 +313,7 @@ def apply_op(state: Any, op: StateOp, args: Mapping[str, Any]) -> Any:
         or isinstance(by, bool)
         or not isinstance(by, (int, float))
     ):
-        raise _StateError(f"{path!r} and the increment must be numbers")
+        raise _StateError(f"{path!r} and the {op.op} amount must be numbers (got {by!r})")
     parent[key] = current + by
     return None
 
@@ -323,21 +391,59 @@ def _field(loc: Iterable[Any]) -> str:
     return ".".join(str(p) for p in loc)
 
 
+def _tool_named(data: Mapping[str, Any], loc: Sequence[Any]) -> str:
+    """`` (tool 'name')`` when ``loc`` points inside a tool that has a name."""
+    if len(loc) >= 2 and loc[0] == "tools" and isinstance(loc[1], int):
+        tools = data.get("tools")
+        if isinstance(tools, list) and loc[1] < len(tools) and isinstance(tools[loc[1]], dict):
+            name = tools[loc[1]].get("name")
+            if isinstance(name, str):
+                return f" (tool {name!r})"
+    return ""
+
+
 def parse_scenario(
     data: Any, source: str = "<scenario>", extra_tools: Sequence[Tool] = ()
 ) -> Scenario:
     """Validate a scenario given as a Python value; see :func:`load_scenario`."""
     if not isinstance(data, dict):
         raise ScenarioError(f"{source}: a scenario must be a mapping with name, tools and tasks")
+    if not data.get("tools") and not data.get("mcp_servers"):
+        raise ScenarioError(
+            f"{source}: field 'tools': a scenario needs tools, mcp_servers, or both "
+            "(at least one tool)"
+        )
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        raise ScenarioError(f"{source}: field '{_field(first['loc'])}': {first['msg']}") from None
+        loc = list(first["loc"])
+        raise ScenarioError(
+            f"{source}: field '{_field(loc)}'{_tool_named(data, loc)}: {first['msg']}"
+        ) from None
     if not isinstance(scenario.initial_state, dict):
         raise ScenarioError(f"{source}: field 'initial_state' must be a mapping")
+    servers: set[str] = set()
+    for i, server in enumerate(scenario.mcp_servers):
+        if server.name in servers:
+            raise ScenarioError(
+                f"{source}: field 'mcp_servers.{i}.name': server {server.name!r} is declared twice"
+            )
+        if server.state_tool is not None and server.name in scenario.initial_state:
+            raise ScenarioError(
+                f"{source}: field 'mcp_servers.{i}.name': checks read this server's state as "
+                f"{server.name!r}, which initial_state also uses; rename one of them"
+            )
+        servers.add(server.name)
     names: dict[str, Tool] = {t.name: t for t in extra_tools}
     for i, spec in enumerate(scenario.tools):
+        for j, op in enumerate(spec.ops):
+            problem = op_field_problem(op)
+            if problem is not None:
+                raise ScenarioError(
+                    f"{source}: field 'tools.{i}.ops.{j}.{problem[0]}' (tool {spec.name!r}): "
+                    f"{problem[1]}"
+                )
         where = f"{source}: field 'tools.{i}.parameters'"
         try:
             check_json_schema(spec.parameters, where=where)
@@ -355,6 +461,16 @@ def parse_scenario(
                 f"{source}: field 'tasks.{i}.id': task id {task.id!r} is used twice"
             )
         ids.add(task.id)
+        if task.answer_contains and not answer_matches(task.answer, task.answer_contains):
+            raise ScenarioError(
+                f"{source}: field 'tasks.{i}.answer': the reference answer must contain "
+                f"answer_contains ({task.answer_contains!r})"
+            )
+        if scenario.mcp_servers:
+            # The server's tools and state exist only while it runs: the environment checks
+            # reference names against its tool list when it starts, and the oracle test of a
+            # scenario (see examples/mcp) runs the references against the live server.
+            continue
         sandbox = Sandbox(names.values(), scenario.initial_state)
         if not task.answer_contains and all(evaluate(c, sandbox.state) for c in task.success):
             raise ScenarioError(
@@ -377,11 +493,6 @@ def parse_scenario(
             raise ScenarioError(
                 f"{source}: field 'tasks.{i}.success.{failing[0]}': the check does not hold after the "
                 "reference calls; fix the check or the reference"
-            )
-        if task.answer_contains and not answer_matches(task.answer, task.answer_contains):
-            raise ScenarioError(
-                f"{source}: field 'tasks.{i}.answer': the reference answer must contain "
-                f"answer_contains ({task.answer_contains!r})"
             )
     return scenario
 

@@ -42,6 +42,9 @@ class FakeState:
         self.stall_s = 30.0
         self.delay_s = 0.05
         self.bodies: list[dict[str, Any]] = []
+        #: Returned as the reply's ``tool_calls`` for requests that carry ``tools`` (a server
+        #: whose tool-call parser read calls); None: text only (a server that found none).
+        self.tool_calls: list[dict[str, Any]] | None = None
         self.faults_injected = 0
         self.lock = threading.Lock()
         self.stop = threading.Event()
@@ -93,6 +96,13 @@ def _handler(state: FakeState) -> type[BaseHTTPRequestHandler]:
                 "finish_reason": "stop",
                 "token_ids": [1, 2, 3],
             }
+            if body.get("tools") and state.tool_calls is not None:
+                choice["message"] = {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": state.tool_calls,
+                }
+                choice["finish_reason"] = "tool_calls"
             if body.get("logprobs"):
                 choice["logprobs"] = {"content": [{"logprob": -0.5}] * 3}
             reply = {

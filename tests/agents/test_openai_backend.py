@@ -100,3 +100,75 @@ def test_runner_records_tokens(fake_server, tmp_path) -> None:
     assert step.prompt_token_ids == (9,) * 7
     assert step.completion_token_ids == (1, 2, 3)
     assert step.logprobs == (-0.5, -0.5, -0.5)
+
+
+def _native_env_kwargs() -> dict[str, Any]:
+    return {"categories": ["single"], "num_tasks": 1, "tool_format": "native", "few_shot": 0}
+
+
+def test_native_tool_calls_are_sent_as_tools_and_read_from_tool_calls(fake_server) -> None:
+    import hashlib
+    import json
+
+    from acbench_env.agents.templates import template_path
+    from acbench_env.environments.function_call import FunctionCallEnv
+    from acbench_env.tools.parsing import parse_tool_calls
+
+    url, state = fake_server
+    env = FunctionCallEnv(**_native_env_kwargs())
+    obs, info = env.reset(options={"task_index": 0})
+    assert "Tools:" not in obs and info["tools"][0]["type"] == "function"
+    (call,) = parse_tool_calls(env.oracle_action()).calls or ()
+    state.tool_calls = [
+        {
+            "id": "call_0",
+            "type": "function",
+            "function": {"name": call.name, "arguments": json.dumps(call.arguments)},
+        }
+    ]
+    backend = create_backend(
+        "openai",
+        model="default",
+        base_url=url,
+        tool_parser="hermes",
+        chat_template=template_path(),
+    )
+    res = run_episodes(
+        "acbench/FunctionCall-v0",
+        LLMPolicyAgent(backend),
+        episodes=1,
+        seed=0,
+        env_kwargs=_native_env_kwargs(),
+    )
+    (traj,) = res.trajectories
+    step = traj.steps[0]
+    assert traj.score == 1.0 and step.info["tool_format"] == "native"
+    assert step.info["api_tool_calls"] == [call.to_dict()]
+    assert step.info["call_format"] == "hermes"  # the calls, as <tool_call> blocks
+    decoding = traj.model.decoding
+    assert decoding["tool_parser"] == "hermes"
+    assert (
+        decoding["chat_template_sha256"] == hashlib.sha256(template_path().read_bytes()).hexdigest()
+    )
+    body = state.bodies[-1]
+    assert body["tool_choice"] == "auto" and body["tools"] == info["tools"]
+    assert "Tools:" not in body["messages"][-1]["content"]
+
+
+def test_native_falls_back_to_the_text_when_the_server_returns_no_tool_calls(
+    fake_server,
+) -> None:
+    url, state = fake_server
+    state.tool_calls = None  # the fake answers with the reversed prompt: text, no call
+    backend = create_backend("openai", model="default", base_url=url)
+    res = run_episodes(
+        "acbench/FunctionCall-v0",
+        LLMPolicyAgent(backend),
+        episodes=1,
+        seed=0,
+        env_kwargs=_native_env_kwargs(),
+    )
+    step = res.trajectories[0].steps[0]
+    assert "api_tool_calls" not in step.info and step.info["call_format"] == "text"
+    assert step.info["error_category"] == "no_call" and not step.format_failure
+    assert res.trajectories[0].model.decoding["tool_parser"] is None

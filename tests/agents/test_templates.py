@@ -70,3 +70,23 @@ def test_matches_smollm2_without_tools_and_renders_tools() -> None:
 def test_template_file_is_shipped() -> None:
     assert template_path().is_file()
     assert "tool_call" in template_text()
+
+
+@pytest.mark.slow
+def test_transformers_backend_renders_native_tools_and_records_template_hashes() -> None:
+    import hashlib
+
+    from acbench_env.agents.backends import create_backend
+
+    backend = create_backend("transformers", model="default")
+    msgs = [{"role": "user", "content": "Weather in Paris?"}]
+    assert "get_weather" in backend.render(msgs, TOOLS)  # SmolLM2's own would drop them
+    assert "get_weather" not in backend.render(msgs)
+    info = backend.tool_call_info()
+    sha = hashlib.sha256(template_text().encode()).hexdigest()
+    own = hashlib.sha256(backend.tokenizer.chat_template.encode()).hexdigest()
+    assert info == {
+        "tool_parser": None,
+        "chat_template_sha256": own,
+        "tools_chat_template_sha256": sha,
+    }

@@ -133,3 +133,29 @@ def test_per_category_summary_from_a_scripted_run() -> None:
         s.call_accuracy == 0.0 and s.errors == {"no_call": s.episodes} for s in others
     )
     assert by_cat["all"].format_failure_rate == 0.0
+
+
+def test_native_tool_format_passes_tools_in_info_and_reads_text_answers() -> None:
+    from acbench_env.environments.function_call import FunctionCallEnv
+
+    prompt = FunctionCallEnv(categories=["irrelevance"], num_tasks=2)
+    native = FunctionCallEnv(categories=["irrelevance"], num_tasks=2, tool_format="native")
+    obs_p, info_p = prompt.reset(options={"task_index": 1})
+    obs_n, info_n = native.reset(options={"task_index": 1})
+    assert "tools" not in info_p and info_p["tool_format"] == "prompt"
+    assert [t["function"] for t in info_n["tools"]] == list(prompt.task.functions)
+    assert "Tools:" in obs_p and "Tools:" not in obs_n and prompt.task.request in obs_n
+    # The chat API's "no call" is a plain text answer: right for irrelevance in native mode,
+    # a format failure in the prompt format (which asks for an explicit []).
+    _, reward, _, _, info = native.step("None of these tools can do that.")
+    assert reward == 1.0 and info["call_format"] == "text" and not info["format_failure"]
+    _, reward, _, _, info = prompt.step("None of these tools can do that.")
+    assert reward == 0.0 and info["format_failure"]
+    native.reset(options={"task_index": 1})
+    _, _, _, _, info = native.step('<tool_call>{"name": oops</tool_call>')
+    assert info["format_failure"]  # a broken call stays a format failure
+    native.reset(options={"task_index": 0})
+    _, reward, *_ = native.step(native.oracle_action())
+    assert reward == 1.0
+    with pytest.raises(Exception, match="tool_format"):
+        FunctionCallEnv(tool_format="xml")

@@ -133,6 +133,45 @@ def test_batched_equals_sequential_greedy(server: VLLMServer, tmp_path: Path) ->
     assert all(a for a in actions[1])
 
 
+def test_function_call_native_tool_format_records_calls_from_tool_calls(
+    server: VLLMServer,
+) -> None:
+    """FunctionCall-v0 with tool_format="native": the tools go as the API's tools, vLLM's
+    hermes parser returns tool_calls, and each step records them (api_tool_calls)."""
+    import hashlib
+
+    backend = create_backend(
+        "openai",
+        model="default",
+        base_url=server.base_url,
+        timeout=900,
+        **server.cfg.client_settings(),
+    )
+    kwargs = {"tool_format": "native", "categories": ["single", "parallel"]}
+    res = run_episodes(
+        "acbench/FunctionCall-v0",
+        LLMPolicyAgent(backend),
+        episodes=4,
+        seed=0,
+        env_kwargs=kwargs,
+        batch_size=4,
+    )
+    steps = [t.steps[0] for t in res.trajectories]
+    from_api = [s for s in steps if "api_tool_calls" in s.info]
+    assert from_api, [s.raw_output for s in steps]  # the server parsed calls (tool_calls)
+    for step in from_api:
+        calls = step.info["api_tool_calls"]
+        assert calls and all(isinstance(c["name"], str) for c in calls)
+        assert step.info["call_format"] == "hermes" and step.parsed_action["calls"] == calls
+    for traj in res.trajectories:
+        assert traj.steps[0].info["tool_format"] == "native"
+        assert traj.model.decoding["tool_parser"] == "hermes"
+        assert (
+            traj.model.decoding["chat_template_sha256"]
+            == hashlib.sha256(server.cfg.template_file().read_bytes()).hexdigest()
+        )
+
+
 def test_killed_server_fails_clearly_then_resumes(
     server: VLLMServer, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:

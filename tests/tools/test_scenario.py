@@ -187,3 +187,100 @@ def test_example_runs_from_cli(tmp_path: Path, python_exe: str, python_env: dict
         timeout=300,
     )
     assert proc.returncode == 2 and str(bad) in proc.stderr and "field 'tools'" in proc.stderr
+
+
+def _counter_scenario(ops: list[dict], **task: object) -> dict:
+    return {
+        "name": "wallet",
+        "initial_state": {"balance": 10},
+        "tools": [
+            {
+                "name": "pay",
+                "parameters": {
+                    "type": "object",
+                    "properties": {"amount": {"type": "integer", "minimum": 1}},
+                    "required": ["amount"],
+                },
+                "ops": ops,
+            }
+        ],
+        "tasks": [
+            {
+                "id": "pay-3",
+                "request": "Pay 3.",
+                "success": [{"path": "balance", "equals": 7}],
+                "reference": [{"name": "pay", "arguments": {"amount": 3}}],
+                **task,
+            }
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    "op",
+    [
+        {"op": "increment", "path": "balance", "by": "-{amount}"},
+        {"op": "increment", "path": "balance", "by": " - {amount}"},
+        {"op": "decrement", "path": "balance", "by": "{amount}"},
+    ],
+)
+def test_an_op_can_subtract_an_argument(tmp_path: Path, op: dict) -> None:
+    path = _write(tmp_path, _counter_scenario([op]))
+    env = ScenarioEnv(path=path)
+    env.reset(options={"task_index": 0})
+    env.step('<tool_call>{"name": "pay", "arguments": {"amount": 4}}</tool_call>')
+    assert env._sandbox is not None and env._sandbox.state["balance"] == 6
+
+
+def test_decrement_defaults_to_one_and_signed_plus_adds(tmp_path: Path) -> None:
+    from acbench_env.tools.scenario import StateOp, apply_op
+
+    state = {"n": 5}
+    apply_op(state, StateOp(op="decrement", path="n"), {})
+    assert state["n"] == 4
+    apply_op(state, StateOp(op="increment", path="n", by="+{k}"), {"k": 2.5})
+    assert state["n"] == 6.5
+    apply_op(state, StateOp(op="decrement", path="n", by="-{k}"), {"k": 1})
+    assert state["n"] == 7.5  # minus a negative amount adds
+
+
+@pytest.mark.parametrize(
+    ("op", "field", "words"),
+    [
+        # the case: `value:` on an increment was silently ignored (by=1 applied)
+        ({"op": "increment", "path": "balance", "value": -3}, "tools.0.ops.0.value", "decrement"),
+        ({"op": "get", "path": "balance", "by": 2}, "tools.0.ops.0.by", "takes only path"),
+        ({"op": "delete", "path": "balance", "value": 1}, "tools.0.ops.0.value", "not 'value'"),
+        ({"op": "set", "path": "balance"}, "tools.0.ops.0.value", "needs 'value'"),
+        ({"op": "append", "path": "log"}, "tools.0.ops.0.value", "needs 'value'"),
+        ({"op": "increment", "path": "balance", "by": "three"}, "tools.0.ops.0.by", "signed"),
+        ({"op": "increment", "path": "balance", "bye": 1}, "tools.0.ops.0.bye", "tool 'pay'"),
+    ],
+)
+def test_each_op_accepts_only_its_own_fields(
+    tmp_path: Path, op: dict, field: str, words: str
+) -> None:
+    path = _write(tmp_path, _counter_scenario([op]))
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(path)
+    message = str(err.value)
+    assert str(path) in message and f"'{field}'" in message and "tool 'pay'" in message, message
+    assert words in message, message
+    assert "success" not in message  # the error blames the op, not the task's check
+
+
+def test_native_tool_format_gives_the_tools_in_info() -> None:
+    prompt = ScenarioEnv(path=EXAMPLE)
+    native = ScenarioEnv(path=EXAMPLE, tool_format="native")
+    obs_p, info_p = prompt.reset(options={"task_index": 0})
+    obs_n, info_n = native.reset(options={"task_index": 0})
+    names = [t["function"]["name"] for t in info_n["tools"]]
+    assert names == ["get_ticket", "unlock_account", "close_ticket"] and "tools" not in info_p
+    assert "unlock_account" in obs_p and "unlock_account" not in obs_n
+    while True:
+        _, reward, terminated, truncated, info = native.step(native.oracle_action())
+        if terminated or truncated:
+            break
+    assert reward == 1.0 and info["tool_format"] == "native"
+    with pytest.raises(Exception, match="tool_format"):
+        ScenarioEnv(path=EXAMPLE, tool_format="xml")

@@ -15,14 +15,24 @@ thread pool), so the backend has no optional dependency.
   message; the rollout runner stops, the episodes finished so far are saved, and running
   again resumes.
 - Per-request ``seed``, ``logprobs`` (one per generated token) and, from vLLM servers,
-  token ids (``return_token_ids``) are passed through. Tool calls that the server parsed
-  (``tool_calls`` in the reply) are appended to the text as
-  ``<tool_call>{"name": ..., "arguments": {...}}</tool_call>``, so the environment sees
-  the model's whole action.
+  token ids (``return_token_ids``) are passed through.
+- Native tool calling: a request's ``tools`` (an environment asked for
+  ``tool_format="native"``) are sent as the API's ``tools``; calls that the server's
+  tool-call parser read (``tool_calls`` in the reply) are returned in
+  ``Completion.tool_calls`` and appended to the text as
+  ``<tool_call>{"name": ..., "arguments": {...}}</tool_call>``, so the environment sees the
+  model's whole action. When the server returns no ``tool_calls`` (its parser found none,
+  or it has none), the text is used as it is: the environment's own parser reads it (the
+  text fallback).
+- ``tool_parser`` and ``chat_template`` say which parser and template the server runs
+  (:meth:`ServerConfig.client_settings <acbench_env.agents.serve.ServerConfig.client_settings>`
+  gives them for a server started by ``acbench serve``); they are recorded with every
+  trajectory (:meth:`OpenAIBackend.tool_call_info`), ``None`` when not given.
 """
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import json
 import logging
@@ -73,6 +83,8 @@ class OpenAIBackend:
         concurrency: int = 64,
         batch_size: int | None = None,
         check_model: bool = True,
+        tool_parser: str | None = None,
+        chat_template: str | Path | None = None,
     ) -> None:
         if timeout <= 0:
             raise ConfigError(f"timeout must be positive, got {timeout}")
@@ -96,6 +108,10 @@ class OpenAIBackend:
         folder = Path(self.model_id)
         self.compression = read_fingerprint(folder) if folder.is_dir() else None
         self._pool = ThreadPoolExecutor(max_workers=self.concurrency)
+        #: The server's tool-call parser (as told; recorded with each trajectory).
+        self.tool_parser = tool_parser
+        #: SHA-256 of the chat template the server renders with (as told), or None.
+        self.chat_template_sha256 = _template_sha256(chat_template)
         #: Whether the server is vLLM (asked for token ids on every request).
         self.is_vllm = False
         if check_model:
@@ -171,6 +187,14 @@ class OpenAIBackend:
                 f"{', '.join(map(repr, served)) or 'nothing'}: pass one of those as --model"
             )
 
+    def tool_call_info(self) -> dict[str, Any]:
+        """What rendered and parsed tool calls: recorded in every trajectory's decoding."""
+        return {
+            "tool_parser": self.tool_parser,
+            "chat_template_sha256": self.chat_template_sha256,
+            "tools_chat_template_sha256": self.chat_template_sha256,
+        }
+
     # -- generation ------------------------------------------------------------------------
 
     def _body(self, req: GenerationRequest) -> dict[str, Any]:
@@ -187,7 +211,8 @@ class OpenAIBackend:
             body["logprobs"] = True
             body["top_logprobs"] = 0
         if req.tools:
-            body["tools"] = [dict(t) for t in req.tools]
+            body["tools"] = [_api_tool(t) for t in req.tools]
+            body["tool_choice"] = "auto"
         if req.return_token_ids or self.is_vllm:
             body["return_token_ids"] = True  # vLLM extension: prompt and completion token ids
         return body
@@ -252,14 +277,37 @@ def _error_detail(exc: urllib.error.HTTPError) -> str:
     return str(err)[:400]
 
 
-def _tool_call_text(call: dict[str, Any]) -> str:
+def _template_sha256(template: str | Path | None) -> str | None:
+    """SHA-256 of the chat template file ``template`` (None when not given)."""
+    if template is None:
+        return None
+    try:
+        text = Path(template).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read the chat template file {template}: {exc}") from exc
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _api_tool(tool: dict[str, Any]) -> dict[str, Any]:
+    """An OpenAI ``tools`` entry: ``{"type": "function", "function": {...}}``."""
+    if tool.get("type") == "function" and "function" in tool:
+        return dict(tool)
+    return {"type": "function", "function": dict(tool)}
+
+
+def _api_call(call: dict[str, Any]) -> dict[str, Any]:
+    """A reply's tool call as ``{"name": ..., "arguments": {...}}`` (arguments parsed)."""
     fn = call.get("function") or {}
     args = fn.get("arguments", "{}")
     try:
         args_obj = json.loads(args) if isinstance(args, str) else args
     except ValueError:
         args_obj = args
-    payload = json.dumps({"name": fn.get("name"), "arguments": args_obj}, ensure_ascii=False)
+    return {"name": fn.get("name"), "arguments": args_obj}
+
+
+def _tool_call_text(call: dict[str, Any]) -> str:
+    payload = json.dumps(call, ensure_ascii=False)
     return f"<tool_call>\n{payload}\n</tool_call>"
 
 
@@ -267,7 +315,7 @@ def _parse_completion(reply: dict[str, Any], req: GenerationRequest) -> Completi
     choice = reply["choices"][0]
     message = choice["message"]
     text = message.get("content") or ""
-    calls = message.get("tool_calls") or []
+    calls = [_api_call(c) for c in message.get("tool_calls") or []]
     if calls:
         text = "\n".join([text.strip(), *(_tool_call_text(c) for c in calls)]).strip()
     usage = reply.get("usage") or {}
@@ -285,4 +333,5 @@ def _parse_completion(reply: dict[str, Any], req: GenerationRequest) -> Completi
         finish_reason="length" if finish == "length" else "stop",
         logprobs=logprobs,
         prompt_token_ids=None if prompt_ids is None else tuple(int(t) for t in prompt_ids),
+        tool_calls=tuple(calls) if calls else None,
     )

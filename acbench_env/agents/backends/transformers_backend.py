@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
 
+from acbench_env.agents.templates import template_text, tool_info
 from acbench_env.core.errors import ConfigError, ModelNotFoundError
 from acbench_env.core.fingerprint import read_fingerprint
 from acbench_env.core.models import resolve_model
@@ -73,6 +74,16 @@ class TransformersBackend:
         self._eos_ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
         self._eos_ids.add(self.tokenizer.eos_token_id)
         self.window = int(getattr(self.model.config, "max_position_embeddings", 0) or 0) or None
+        # A template that ignores tools (SmolLM2's) gets the shipped ChatML one for requests
+        # that carry tools, as in the vllm backend; a template that renders tools keeps its own.
+        own = str(self.tokenizer.chat_template)
+        self._tools_template: str | None = None if "tools" in own else template_text()
+
+    def tool_call_info(self) -> dict[str, Any]:
+        """Recorded with every trajectory: the templates for plain and for tool requests."""
+        return tool_info(
+            self.tokenizer.chat_template, self._tools_template or self.tokenizer.chat_template
+        )
 
     @property
     def device(self) -> torch.device:
@@ -84,6 +95,7 @@ class TransformersBackend:
             self.tokenizer.apply_chat_template(
                 list(messages),
                 tools=list(tools) if tools else None,
+                chat_template=self._tools_template if tools else None,
                 add_generation_prompt=True,
                 tokenize=False,
             )

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from acbench_env.agents.serve import default_dtype
-from acbench_env.agents.templates import template_text
+from acbench_env.agents.templates import template_text, tool_info
 from acbench_env.core.errors import BackendError, ConfigError, ContextLengthError
 from acbench_env.core.fingerprint import read_fingerprint
 from acbench_env.core.models import resolve_model
@@ -96,6 +96,10 @@ class VLLMBackend:
         gen_eos = getattr(self.llm.llm_engine.model_config.hf_config, "eos_token_id", None)
         eos.update(gen_eos if isinstance(gen_eos, list) else [gen_eos])
         self._eos_ids = {int(e) for e in eos if e is not None}
+
+    def tool_call_info(self) -> dict[str, Any]:
+        """Recorded with every trajectory: the templates for plain and for tool requests."""
+        return tool_info(self.tokenizer.chat_template, self._tools_template)
 
     def render(self, messages: Sequence[Any], tools: Sequence[dict[str, Any]] | None = None) -> str:
         """The prompt text for ``messages`` (and ``tools``)."""

@@ -10,6 +10,7 @@ a Hermes-style ``<tools>`` block to the system message and asks for
 
 from __future__ import annotations
 
+import hashlib
 from importlib import resources
 from pathlib import Path
 
@@ -24,3 +25,18 @@ def template_path(name: str = CHATML_TOOLS) -> Path:
 def template_text(name: str = CHATML_TOOLS) -> str:
     """Text of a shipped template."""
     return resources.files(__name__).joinpath(name).read_text(encoding="utf-8")
+
+
+def template_sha256(text: str | None) -> str | None:
+    """SHA-256 of a chat template's text (recorded with trajectories); None for None."""
+    return None if text is None else hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def tool_info(plain: str | None, with_tools: str | None) -> dict[str, str | None]:
+    """What a local backend records about tool calls: no server-side parser (the
+    environment parses the text), and the templates for plain and for tool requests."""
+    return {
+        "tool_parser": None,
+        "chat_template_sha256": template_sha256(plain),
+        "tools_chat_template_sha256": template_sha256(with_tools),
+    }
