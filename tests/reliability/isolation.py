@@ -211,6 +211,8 @@ def probe_env(env_id: str, tmp: Path, chdir: Callable[[Path], Any] = os.chdir) -
     chdir(workdir)
     result = ProbeResult(env_id)
     env = gymnasium.make(env_id)
+    for seed in range(1, 8):  # build the probed tasks (and their tool schemas) unwatched
+        env.reset(seed=seed)
     obs, _ = env.reset(seed=0)
     env.step("warm-up: not an action")  # lazy imports happen outside the watch
     payloads = escape_payloads(sentinel, tool_names(obs))
