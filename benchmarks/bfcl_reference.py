@@ -10,7 +10,11 @@ there, never in the project's; ``--no-deps`` is enough, the checker needs no SDK
    reference checker's verdicts (its model table is stubbed: importing it pulls every
    provider SDK, and the checker reads only ``underscore_to_dot``, false here);
 3. ``python benchmarks/bfcl_reference.py compare OUT.jsonl REF.jsonl``: agreement per mode,
-   per category and per candidate label, and every disagreement of the upstream mode.
+   per category and per candidate label, and every disagreement of the upstream mode;
+4. ``python benchmarks/bfcl_reference.py fixture OUT.jsonl REF.jsonl FIXTURE.json``: the
+   reference's verdicts, per category, as a string of 0/1 in candidate order with a hash
+   of the candidate labels (``tests/tools/data/bfcl_reference_verdicts.json``, which
+   ``tests/tools/test_bfcl_modes.py`` checks our upstream mode against).
 
 Relevance categories are judged as the reference's runner does (a decoded, non-empty list
 of calls is "a call"); an answer that did not parse is a decoder failure.
@@ -157,6 +161,36 @@ def compare(ours_path: str, ref_path: str) -> None:
         print("UPSTREAM MISMATCH", key, label, "ours", ours, "reference", r)
 
 
+def fixture(ours_path: str, ref_path: str, out_path: str) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.tools.bfcl_mutations import labels_digest
+
+    ref = {}
+    with open(ref_path, encoding="utf-8") as fh:
+        for line in fh:
+            row = json.loads(line)
+            ref[row["key"]] = row["valid"]
+    per: dict[str, dict[str, list[str]]] = collections.defaultdict(
+        lambda: {"labels": [], "verdicts": []}
+    )
+    with open(ours_path, encoding="utf-8") as fh:
+        for line in fh:
+            row = json.loads(line)
+            entry = per[row["category"]]
+            entry["labels"].append(f"{row['key']} {row['label']}")
+            entry["verdicts"].append("1" if ref[row["key"]] else "0")
+    out = {
+        category: {
+            "n": len(entry["labels"]),
+            "labels_sha256": labels_digest(entry["labels"]),
+            "verdicts": "".join(entry["verdicts"]),
+        }
+        for category, entry in per.items()
+    }
+    Path(out_path).write_text(json.dumps(out, indent=1) + "\n")
+
+
 if __name__ == "__main__":
     command, *args = sys.argv[1:]
-    {"export": export, "reference": reference, "compare": compare}[command](*args)
+    commands = {"export": export, "reference": reference, "compare": compare, "fixture": fixture}
+    commands[command](*args)

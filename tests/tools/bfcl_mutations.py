@@ -10,6 +10,7 @@ Java array items, ...), used to compare our verdicts with the reference checker'
 from __future__ import annotations
 
 import copy
+import hashlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -227,3 +228,9 @@ def _untyped(item: BFCLItem) -> list[ToolCall]:
         }
         out.append(ToolCall(name, args))
     return out
+
+
+def labels_digest(keys_and_labels: list[str]) -> str:
+    """The hash that ties a string of recorded verdicts to the candidate list it was made
+    for (``"<item id>#<k> <label>"`` per candidate)."""
+    return hashlib.sha256("\n".join(keys_and_labels).encode()).hexdigest()

@@ -10,7 +10,6 @@ from acbench_env.core.errors import ConfigError
 from acbench_env.environments.bfcl import sample_data_dir
 from acbench_env.tools.bfcl import (
     argument_accuracy,
-    bfcl_categories_in,
     check_answer,
     check_call,
     load_bfcl,

@@ -378,8 +378,10 @@ def score_workflows(
         items = [(_parsed(pred), _parsed(gold)) for pred, gold in items]
     backend = resolve_similarity(similarity)
     embed = getattr(backend, "embed", None)
-    # Upstream mode embeds each node list as the reference does (no shared batches).
-    if callable(embed) and items and mode == "fixed":
+    # An embedding backend embeds each node list as the reference does in upstream mode
+    # (its own batches, never a shared cache), so there is nothing to prefetch.
+    exact = mode == "upstream" and callable(getattr(backend, "reference_matrix", None))
+    if callable(embed) and items and not exact:
         texts: list[str] = []
         for pred, gold in items:
             texts += _texts_to_embed(_node_texts(pred, mode), _node_texts(gold, mode), mode)
