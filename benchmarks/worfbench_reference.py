@@ -98,6 +98,12 @@ def reference(worfbench_dir: str, data_dir: str, out_path: str) -> None:
     Path(out_path).write_text(json.dumps(results))
 
 
+def _mean(rows: list[dict[str, object]], key: str) -> float:
+    """Mean over all items, an unparsed one counting 0 (the reference divides by all)."""
+    values = [float(r[key]) for r in rows if r[key] is not None]  # type: ignore[arg-type]
+    return sum(values) / len(rows) if rows else 0.0
+
+
 def compare(ours_path: str, ref_path: str) -> None:
     a, b = json.loads(Path(ours_path).read_text()), json.loads(Path(ref_path).read_text())
     total = same_node = same_graph = 0
@@ -107,14 +113,10 @@ def compare(ours_path: str, ref_path: str) -> None:
         node = sum(x["node_f1"] == y["node_f1"] for x, y in zip(rows_a, rows_b))
         graph = sum(x["graph_f1"] == y["graph_f1"] for x, y in zip(rows_a, rows_b))
 
-        def mean(rows: list[dict[str, object]], key: str) -> float:
-            values = [float(r[key]) for r in rows if r[key] is not None]  # type: ignore[arg-type]
-            return sum(values) / n if n else 0.0  # the reference divides by all items
-
         print(
-            f"{subset:10s} n={n:4d} node F1 equal {node:4d}/{n} (mean ours {mean(rows_a, 'node_f1'):.6f}"
-            f" ref {mean(rows_b, 'node_f1'):.6f}); graph F1 equal {graph:4d}/{n} (mean ours "
-            f"{mean(rows_a, 'graph_f1'):.6f} ref {mean(rows_b, 'graph_f1'):.6f})"
+            f"{subset:10s} n={n:4d} node F1 equal {node:4d}/{n} (mean ours {_mean(rows_a, 'node_f1'):.6f}"
+            f" ref {_mean(rows_b, 'node_f1'):.6f}); graph F1 equal {graph:4d}/{n} (mean ours "
+            f"{_mean(rows_a, 'graph_f1'):.6f} ref {_mean(rows_b, 'graph_f1'):.6f})"
         )
         for x, y in zip(rows_a, rows_b):
             if x != y:
