@@ -4,7 +4,7 @@ against the accepted ones, per checking mode (see :mod:`acbench_env.tools.bfcl_c
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from acbench_env.tools.bfcl_types import CheckMode, CheckResult, reject, standardize_string
 
@@ -56,7 +56,7 @@ def check_type(
     answer_type = _answer_type(answers)
     is_variable = answer_type is not None and answer_type is not expected
     if type(value) is expected:
-        if item_type is None or _items_ok(value, item_type, answers, mode):
+        if item_type is None or _items_ok(cast(list, value), item_type, answers, mode):
             return CheckResult.ok(), is_variable
         return reject(
             "wrong_type",
