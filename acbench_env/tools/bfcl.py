@@ -113,7 +113,8 @@ def oracle_calls(
     category: str | None = None,
 ) -> list[ToolCall]:
     """Calls built from the first accepted value of each parameter (omitting optional ones
-    whose only accepted value is ``""``, and parameters the function doc does not declare);
+    whose only accepted value is ``""``, giving ``""`` for a required one, and leaving out
+    parameters the function doc does not declare);
     in a relevance category, a call of the first function (its arguments are not checked).
     Java / JavaScript values (``category``) are written as source text."""
     if is_relevance(category) and functions:
@@ -124,6 +125,7 @@ def oracle_calls(
         fname, accepted = next(iter(ans.items()))
         fdoc = _find_function(functions, fname) or {}
         props = (fdoc.get("parameters") or {}).get("properties") or {}
+        required = set((fdoc.get("parameters") or {}).get("required") or [])
         args = {}
         for param, values in accepted.items():
             if props and param not in props:
@@ -131,6 +133,8 @@ def oracle_calls(
             include, value = _oracle_value(values, props.get(param) or {}, language)
             if include:
                 args[param] = value
+            elif param in required and "" in values:
+                args[param] = ""  # required, yet only "" accepted: an explicit empty string
         calls.append(ToolCall(fname, args))
     return calls
 

@@ -57,16 +57,15 @@ COUNTS = {
     "simple_javascript": 50,
 }
 
-#: Items whose own ground truth cannot be met (the reference rejects its own gold too):
-#: a required parameter whose only accepted value is "" (live_simple_106-63-0,
-#: live_simple_112-68-0, live_multiple_507-149-4, live_multiple_964-207-0); a parameter
+#: Items whose own ground truth cannot be met (the reference rejects every answer to them
+#: too): a required parameter with no accepted value at all (live_simple_106-63-0,
+#: live_simple_112-68-0) or missing from the answer (live_multiple_964-207-0); a parameter
 #: that must be given but is not declared (live_multiple_862-181-3); Java lists typed
 #: ``any`` whose answers hold numbers and booleans, while ``any`` reads every item as text
 #: (simple_java_36, simple_java_65).
 INCONSISTENT = {
     "live_simple_106-63-0",
     "live_simple_112-68-0",
-    "live_multiple_507-149-4",
     "live_multiple_862-181-3",
     "live_multiple_964-207-0",
     "simple_java_36",
