@@ -11,7 +11,10 @@ by the reference's own ``t_eval_nodes`` / ``t_eval_graph`` (with its parser
    REF.json`` in a virtualenv with ``sentence-transformers`` (and this package importable),
    where ``WORFBENCH_DIR`` is a checkout of the WorfBench repository (``evaluator/`` and
    ``node_eval.py``); its generation-only imports are stubbed;
-3. ``python benchmarks/worfbench_reference.py compare OUT.json REF.json``.
+3. ``python benchmarks/worfbench_reference.py compare OUT.json REF.json``;
+4. ``python benchmarks/worfbench_reference.py fixture REF.json FIXTURE.json``: the
+   reference's per-item scores (``tests/scoring/data/worfbench_reference_gold_replays.json``,
+   which ``tests/scoring/test_workflow_reference.py`` checks our upstream mode against).
 
 ``DATA_DIR`` holds ``<subset>/graph_eval.json`` (``../shared/data/worfbench``).
 """
@@ -125,6 +128,16 @@ def compare(ours_path: str, ref_path: str) -> None:
     print(f"all: node F1 equal on {same_node}/{total}, graph F1 equal on {same_graph}/{total}")
 
 
+def fixture(ref_path: str, out_path: str) -> None:
+    ref = json.loads(Path(ref_path).read_text())
+    out = {
+        subset: [[r["id"], r["node_f1"], r["graph_f1"]] for r in rows]
+        for subset, rows in ref.items()
+    }
+    Path(out_path).write_text(json.dumps(out, indent=0) + "\n")
+
+
 if __name__ == "__main__":
     command, *args = sys.argv[1:]
-    {"ours": ours, "reference": reference, "compare": compare}[command](*args)
+    commands = {"ours": ours, "reference": reference, "compare": compare, "fixture": fixture}
+    commands[command](*args)
