@@ -33,7 +33,10 @@ SUBSETS = ("alfworld", "lumos", "os", "toolbench", "webshop", "wikihow")
 def _golds(data_dir: str) -> dict[str, list[tuple[str, str]]]:
     out = {}
     for subset in SUBSETS:
-        items = json.loads((Path(data_dir) / subset / "graph_eval.json").read_text())
+        path = Path(data_dir) / subset / "graph_eval.json"
+        if not path.is_file():
+            continue
+        items = json.loads(path.read_text())
         out[subset] = [(str(it["id"]), it["conversations"][-1]["content"]) for it in items]
     return out
 

@@ -35,7 +35,9 @@ example, in ``docs/scoring-modes.md``:
 7. relevance: upstream accepts any call; fixed, calls of offered functions only;
 8. simple categories: upstream checks the call against the first function doc;
 9. Java arrays of ``String``/``char``: fixed drops the quotes of the items (upstream keeps
-   them, so correct Java source fails).
+   them, so correct Java source fails);
+10. a dict answer written as a bare string: fixed reads it as the one accepted value;
+    upstream iterates it, accepting its characters.
 
 Every rejection carries an :data:`~acbench_env.tools.bfcl_types.ERROR_CATEGORIES` value and
 BFCL's finer error type.
