@@ -11,7 +11,11 @@ from acbench_env.core.errors import ConfigError
 from acbench_env.tools.bfcl import (
     BFCL_CATEGORIES,
     BFCLItem,
+    CheckMode,
     answer_outcome,
+    bfcl_categories_in,
+    category_language,
+    check_mode,
     load_bfcl,
     oracle_calls,
 )
@@ -32,10 +36,44 @@ def sample_data_dir() -> Path:
     return Path(str(resources.files("acbench_env.data") / "bfcl_sample"))
 
 
-def to_tool(function: dict[str, Any]) -> Tool:
-    """A sandbox tool (no implementation) whose schema is the BFCL doc mapped to JSON Schema."""
-    params = bfcl_to_json_schema(function.get("parameters") or {"type": "dict", "properties": {}})
-    params.setdefault("type", "object")
+SOURCE_TEXT_NOTE = (
+    'Give every argument value as a string of {language} source text, e.g. "true", '
+    '"42", {examples}.\n\n'
+)
+_EXAMPLES = {
+    "java": '"42L" (long), "1.5f" (float), "new int[]{1, 2}", '
+    '"new ArrayList<>(Arrays.asList(\\"a\\"))", '
+    '"new HashMap<String, Object>() {{ put(\\"k\\", 1); }}"',
+    "javascript": '"1.5" (float), "42n" (Bigint), "[\'a\', \'b\']", "{key: \'value\'}"',
+}
+
+
+def _source_text_schema(parameters: dict[str, Any], language: str) -> dict[str, Any]:
+    """Java / JavaScript: every argument is source text (a JSON string), whatever its type."""
+    props = {
+        name: {
+            "type": "string",
+            "description": f"{language} {doc.get('type', 'any')}: {doc.get('description', '')}",
+        }
+        for name, doc in (parameters.get("properties") or {}).items()
+        if isinstance(doc, dict)
+    }
+    return {
+        "type": "object",
+        "properties": props,
+        "required": list(parameters.get("required") or []),
+    }
+
+
+def to_tool(function: dict[str, Any], language: str = "python") -> Tool:
+    """A sandbox tool (no implementation) whose schema is the BFCL doc mapped to JSON Schema
+    (Java / JavaScript: every parameter a string of source text)."""
+    raw = function.get("parameters") or {"type": "dict", "properties": {}}
+    if language in ("java", "javascript"):
+        params = _source_text_schema(raw, language)
+    else:
+        params = bfcl_to_json_schema(raw)
+        params.setdefault("type", "object")
     return Tool(str(function["name"]), str(function.get("description", "")), params)
 
 
@@ -51,8 +89,11 @@ class BFCLEnv(TextEnv[BFCLItem]):
 
     ## Action / Observation
     Action: text with tool calls (``<tool_call>{...}</tool_call>``, plain JSON or ReAct);
-    ``<tool_call>[]</tool_call>`` calls nothing. Observation: the instructions with the
-    function docs, then the item's user turn(s) (reset); a verdict (after the answer).
+    ``<tool_call>[]</tool_call>`` calls nothing. In the Java and JavaScript categories every
+    argument value is a string of source text (``"42L"``, ``"new int[]{1, 2}"``), read by
+    the parameter's declared type as BFCL does (:mod:`acbench_env.tools.bfcl_lang`).
+    Observation: the instructions with the function docs, then the item's user turn(s)
+    (reset); a verdict (after the answer).
 
     ## Rewards / Metric
     Reward and ``info["score"]`` (``call_accuracy``) are 1.0 when the checker accepts the
@@ -60,8 +101,12 @@ class BFCLEnv(TextEnv[BFCLItem]):
     :data:`acbench_env.tools.bfcl.ERROR_CATEGORIES`), BFCL's ``error_type``, ``call_format``
     and ``validation_errors`` (calls whose arguments fail the JSON Schema made from the
     BFCL doc: ``dict`` -> ``object``, ``float`` -> ``number``, ``tuple`` -> ``array``,
-    ``any`` -> unconstrained). Deliberate difference from upstream: text that does not parse
-    is a format failure, never a correct irrelevance answer.
+    ``any`` -> unconstrained), and ``scoring_mode``. ``mode="fixed"`` (default) corrects the
+    reference checker where it is inconsistent (text that does not parse is a format
+    failure, never a correct irrelevance answer; parallel calls are fully matched; ...);
+    ``mode="upstream"`` gives the gorilla AST checker's verdicts. Every difference is listed
+    in ``docs/scoring-modes.md``. Relevance items (``live_relevance``) are correct when a
+    function is called (fixed mode: an offered one); their arguments are not checked.
 
     ## Episode End
     After one answer.
@@ -73,15 +118,20 @@ class BFCLEnv(TextEnv[BFCLItem]):
 
     ## Arguments
     ``data_dir`` (a BFCL data folder; default: the packaged sample), ``category`` (one of
-    ``simple_python``, ``multiple``, ``parallel``, ``parallel_multiple``, ``irrelevance``,
-    or ``"all"``: every category present in ``data_dir``), ``max_tasks``.
+    :data:`~acbench_env.tools.bfcl.BFCL_CATEGORIES`: ``simple_python``, ``multiple``,
+    ``parallel``, ``parallel_multiple``, ``irrelevance``, ``live_simple``,
+    ``live_multiple``, ``live_parallel``, ``live_parallel_multiple``, ``live_irrelevance``,
+    ``live_relevance``, ``simple_java``, ``simple_javascript``; or ``"all"``: every category
+    whose file is in ``data_dir``), ``mode`` (``"fixed"`` or ``"upstream"``), ``max_tasks``.
 
     ## Difficulty levels
     As in BFCL: ``simple_python`` < ``multiple`` < ``parallel`` < ``parallel_multiple``;
-    ``irrelevance`` measures restraint.
+    ``irrelevance`` measures restraint; the ``live_*`` categories are user-contributed
+    requests with more functions and parameters.
 
     ## Version History
-    v0: initial version.
+    v0: initial version; all single-turn AST categories and ``mode`` added later (the
+    defaults keep the earlier behaviour).
     """
 
     capability = "tool_use"
@@ -94,13 +144,15 @@ class BFCLEnv(TextEnv[BFCLItem]):
         category: str = "all",
         max_tasks: int | None = None,
         render_mode: str | None = None,
+        mode: CheckMode = "fixed",
     ) -> None:
         super().__init__(max_steps=1, render_mode=render_mode)
+        self.mode = check_mode(mode)
         root = sample_data_dir() if data_dir is None else Path(data_dir)
         if not root.is_dir():
             raise ConfigError(f"data_dir {str(root)!r} is not a folder; pass a BFCL data folder")
         if category == "all":
-            cats = [c for c in BFCL_CATEGORIES if (root / f"BFCL_v4_{c}.json").is_file()]
+            cats = bfcl_categories_in(root)
             if not cats:
                 raise ConfigError(f"{root} holds no BFCL_v4_<category>.json file")
         elif category in BFCL_CATEGORIES:
@@ -135,18 +187,28 @@ class BFCLEnv(TextEnv[BFCLItem]):
     def start(self, task: BFCLItem) -> tuple[str, dict[str, Any]]:
         functions = spec_listing(task.functions)
         turns = "\n".join(f"{m.get('role', 'user')}: {m.get('content', '')}" for m in task.messages)
-        return INSTRUCTIONS.format(functions=functions) + turns, {"category": task.category}
+        prompt = INSTRUCTIONS.format(functions=functions)
+        language = category_language(task.category)
+        if language != "python":
+            prompt += SOURCE_TEXT_NOTE.format(
+                language="Java" if language == "java" else "JavaScript",
+                examples=_EXAMPLES[language],
+            )
+        return prompt + turns, {"category": task.category, "scoring_mode": self.mode}
 
     def apply(self, task: BFCLItem, action: str) -> StepOutcome:
+        language = category_language(task.category)
         return answer_outcome(
             task.category,
             task.functions,
             task.ground_truth,
             action,
-            Sandbox(to_tool(f) for f in task.functions),
+            Sandbox(to_tool(f, language) for f in task.functions),
             lambda result, _: "Correct." if result.valid else f"Not accepted: {result.message}",
+            mode=self.mode,
         )
 
     def oracle_action(self) -> str:
         task = self.task
-        return format_calls(oracle_calls(task.functions, task.ground_truth), "hermes")
+        calls = oracle_calls(task.functions, task.ground_truth, task.category)
+        return format_calls(calls, "hermes")

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy import stats
 
 from acbench_env.core.errors import ConfigError
 
@@ -76,21 +77,6 @@ def erank(representations: Any) -> float:
     return float(math.exp(-float(np.sum(p * np.log(p)))))
 
 
-def _average_ranks(values: np.ndarray) -> np.ndarray:
-    """Ranks 1..n of ``values`` (ascending), ties sharing their average rank."""
-    order = np.argsort(values, kind="stable")
-    ranks = np.empty(len(values), dtype=np.float64)
-    sorted_vals = values[order]
-    i = 0
-    while i < len(values):
-        j = i
-        while j + 1 < len(values) and sorted_vals[j + 1] == sorted_vals[i]:
-            j += 1
-        ranks[order[i : j + 1]] = (i + j) / 2.0 + 1.0
-        i = j + 1
-    return ranks
-
-
 def _paired(x: Any, y: Any, what: str) -> tuple[np.ndarray, np.ndarray]:
     """``x`` and ``y`` as flat float vectors of one length (else a ConfigError naming
     ``what``)."""
@@ -104,33 +90,27 @@ def _paired(x: Any, y: Any, what: str) -> tuple[np.ndarray, np.ndarray]:
 def kendall_tau(x: Any, y: Any) -> float:
     """Kendall's tau-b between two equally long score vectors (``nan`` if either is constant).
 
-    Identical orderings give 1, reversed orderings -1; ties are handled as in tau-b.
+    Identical orderings give 1, reversed orderings -1; ties are handled as in tau-b
+    (:func:`scipy.stats.kendalltau`).
     """
     a, b = _paired(x, y, "kendall_tau")
-    if a.size < 2:
+    if a.size < 2 or _constant(a) or _constant(b):
         return float("nan")
-    da = np.sign(a[:, None] - a[None, :])
-    db = np.sign(b[:, None] - b[None, :])
-    iu = np.triu_indices(a.size, k=1)
-    sa, sb = da[iu], db[iu]
-    concordance = float(np.sum(sa * sb))
-    pairs_a = float(np.count_nonzero(sa))
-    pairs_b = float(np.count_nonzero(sb))
-    if pairs_a == 0 or pairs_b == 0:
-        return float("nan")
-    return concordance / math.sqrt(pairs_a * pairs_b)
+    return float(stats.kendalltau(a, b).statistic)
 
 
 def spearman_rho(x: Any, y: Any) -> float:
-    """Spearman's rho (Pearson correlation of average ranks; ``nan`` if either is constant)."""
+    """Spearman's rho (Pearson correlation of average ranks; ``nan`` if either is constant;
+    :func:`scipy.stats.spearmanr`)."""
     a, b = _paired(x, y, "spearman_rho")
-    if a.size < 2:
+    if a.size < 2 or _constant(a) or _constant(b):
         return float("nan")
-    ra, rb = _average_ranks(a), _average_ranks(b)
-    ra -= ra.mean()
-    rb -= rb.mean()
-    denom = math.sqrt(float(np.sum(ra * ra)) * float(np.sum(rb * rb)))
-    return float(np.sum(ra * rb)) / denom if denom > 0 else float("nan")
+    return float(stats.spearmanr(a, b).statistic)
+
+
+def _constant(v: np.ndarray) -> bool:
+    """All equal (scipy would warn and return nan); NaN entries are left to scipy."""
+    return not np.isnan(v).any() and bool(np.all(v == v[0]))
 
 
 def jaccard(a: Sequence[int] | np.ndarray, b: Sequence[int] | np.ndarray) -> float:
@@ -302,18 +282,14 @@ def mean_abs_energy_shift(base_energy: Any, compressed_energy: Any) -> float:
 def wasserstein_1d(a: Any, b: Any) -> float:
     """Wasserstein-1 (earth mover's) distance between two 1-D empirical distributions.
 
-    The integral of ``|F_a(x) - F_b(x)|`` over ``x``; samples may differ in size.
+    The integral of ``|F_a(x) - F_b(x)|`` over ``x``; samples may differ in size
+    (:func:`scipy.stats.wasserstein_distance`); ``nan`` if either is empty.
     """
-    x = np.sort(np.asarray(a, dtype=np.float64).ravel())
-    y = np.sort(np.asarray(b, dtype=np.float64).ravel())
+    x = np.asarray(a, dtype=np.float64).ravel()
+    y = np.asarray(b, dtype=np.float64).ravel()
     if x.size == 0 or y.size == 0:
         return float("nan")
-    grid = np.concatenate([x, y])
-    grid.sort()
-    widths = np.diff(grid)
-    cdf_x = np.searchsorted(x, grid[:-1], side="right") / x.size
-    cdf_y = np.searchsorted(y, grid[:-1], side="right") / y.size
-    return float(np.sum(np.abs(cdf_x - cdf_y) * widths))
+    return float(stats.wasserstein_distance(x, y))
 
 
 @dataclass(frozen=True)

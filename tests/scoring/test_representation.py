@@ -175,3 +175,76 @@ def test_energy_shift_and_distribution_distance() -> None:
     eb, ec = energy(base, mask=mask), energy(comp, mask=mask)
     assert cmp.mean_abs_shift == pytest.approx(np.mean(np.abs(ec - eb)))
     assert cmp.wasserstein <= cmp.mean_abs_shift + 1e-12  # W1 never exceeds any coupling
+
+
+# ------------------------------------------------------------------ scipy = the former code
+# The hand-written versions these metrics used before they called scipy.stats, kept here
+# to show that the results are unchanged.
+def _handwritten_kendall(a: np.ndarray, b: np.ndarray) -> float:
+    da = np.sign(a[:, None] - a[None, :])
+    db = np.sign(b[:, None] - b[None, :])
+    iu = np.triu_indices(a.size, k=1)
+    sa, sb = da[iu], db[iu]
+    pairs_a, pairs_b = float(np.count_nonzero(sa)), float(np.count_nonzero(sb))
+    if pairs_a == 0 or pairs_b == 0:
+        return float("nan")
+    return float(np.sum(sa * sb)) / math.sqrt(pairs_a * pairs_b)
+
+
+def _handwritten_ranks(values: np.ndarray) -> np.ndarray:
+    order = np.argsort(values, kind="stable")
+    ranks = np.empty(len(values))
+    sorted_vals = values[order]
+    i = 0
+    while i < len(values):
+        j = i
+        while j + 1 < len(values) and sorted_vals[j + 1] == sorted_vals[i]:
+            j += 1
+        ranks[order[i : j + 1]] = (i + j) / 2.0 + 1.0
+        i = j + 1
+    return ranks
+
+
+def _handwritten_spearman(a: np.ndarray, b: np.ndarray) -> float:
+    ra, rb = _handwritten_ranks(a), _handwritten_ranks(b)
+    ra, rb = ra - ra.mean(), rb - rb.mean()
+    denom = math.sqrt(float(np.sum(ra * ra)) * float(np.sum(rb * rb)))
+    return float(np.sum(ra * rb)) / denom if denom > 0 else float("nan")
+
+
+def _handwritten_wasserstein(a: np.ndarray, b: np.ndarray) -> float:
+    x, y = np.sort(a), np.sort(b)
+    grid = np.sort(np.concatenate([x, y]))
+    cdf_x = np.searchsorted(x, grid[:-1], side="right") / x.size
+    cdf_y = np.searchsorted(y, grid[:-1], side="right") / y.size
+    return float(np.sum(np.abs(cdf_x - cdf_y) * np.diff(grid)))
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_scipy_versions_equal_the_former_handwritten_code(ties: bool) -> None:
+    rng = np.random.default_rng(7)
+    for n in (2, 3, 10, 20, 57):
+        for _ in range(40):
+            a, b = rng.normal(size=n), rng.normal(size=n)
+            if ties:  # few distinct values: many ties, sometimes a constant vector
+                a, b = np.round(a), np.round(b * 0.7)
+            expected_tau = _handwritten_kendall(a, b)
+            expected_rho = _handwritten_spearman(a, b)
+            for got, want in (
+                (kendall_tau(a, b), expected_tau),
+                (spearman_rho(a, b), expected_rho),
+            ):
+                if math.isnan(want):
+                    assert math.isnan(got)
+                else:
+                    assert got == pytest.approx(want, rel=1e-12, abs=1e-12)
+            m = rng.integers(1, 3 * n)
+            c = rng.normal(size=m) + rng.normal()
+            if ties:
+                c = np.round(c)
+            assert wasserstein_1d(a, c) == pytest.approx(
+                _handwritten_wasserstein(a, c), rel=1e-12, abs=1e-12
+            )
+    assert math.isnan(kendall_tau([1.0, 1.0, 1.0], [1.0, 2.0, 3.0]))
+    assert math.isnan(spearman_rho([1.0, 2.0, 3.0], [4.0, 4.0, 4.0]))
+    assert math.isnan(wasserstein_1d([], [1.0]))

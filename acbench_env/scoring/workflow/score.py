@@ -27,7 +27,10 @@
    ``edge_precision``/``edge_recall``/``edge_f1`` report the edges alone.
 
 ``mode="upstream"`` reproduces the reference scorer (see
-:mod:`acbench_env.scoring.workflow.upstream`), its parser included.
+:mod:`acbench_env.scoring.workflow.upstream`), its parser included, with the similarities
+as the reference computes them (unrounded; each node list embedded in its own batches, as
+``sentence-transformers`` does), so that ties between duplicated node texts break as the
+reference breaks them. ``docs/scoring-modes.md`` lists every difference between the modes.
 """
 
 from __future__ import annotations
@@ -375,7 +378,10 @@ def score_workflows(
         items = [(_parsed(pred), _parsed(gold)) for pred, gold in items]
     backend = resolve_similarity(similarity)
     embed = getattr(backend, "embed", None)
-    if callable(embed) and items:
+    # An embedding backend embeds each node list as the reference does in upstream mode
+    # (its own batches, never a shared cache), so there is nothing to prefetch.
+    exact = mode == "upstream" and callable(getattr(backend, "reference_matrix", None))
+    if callable(embed) and items and not exact:
         texts: list[str] = []
         for pred, gold in items:
             texts += _texts_to_embed(_node_texts(pred, mode), _node_texts(gold, mode), mode)

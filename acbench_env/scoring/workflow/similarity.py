@@ -149,6 +149,7 @@ class EmbeddingSimilarity:
             else f"embedding:{folder.resolve().name}"
         )
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._list_cache: OrderedDict[tuple[str, ...], Any] = OrderedDict()
         self._model: Any = None
         self._tokenizer: Any = None
         self._lock = threading.Lock()
@@ -216,6 +217,59 @@ class EmbeddingSimilarity:
         ea, eb = self.embed(a), self.embed(b)
         return np.maximum(ea.astype(np.float64) @ eb.astype(np.float64).T, 0.0)
 
+    def encode_list(self, texts: Sequence[str], batch_size: int = 32) -> Any:
+        """Embeddings of ``texts`` computed as ``SentenceTransformer.encode`` does (no
+        cache): longest text first, batches of ``batch_size``, each padded to its longest
+        member, mean pooling, L2 normalisation; a float32 tensor in input order. The
+        numeric noise of an embedding depends on its batch, so this is what reproduces
+        the reference's similarities to the last bit."""
+        import torch
+
+        key = tuple(texts)
+        with self._lock:
+            if self._model is None:
+                self._load()
+            cached = self._list_cache.get(key)
+            if cached is not None:
+                self._list_cache.move_to_end(key)
+                return cached
+        order = np.argsort([-len(t) for t in texts])
+        ordered = [texts[i] for i in order]
+        chunks = []
+        for start in range(0, len(ordered), batch_size):
+            batch = self._tokenizer(
+                ordered[start : start + batch_size],
+                padding=True,
+                truncation=True,
+                max_length=self.max_length,
+                return_tensors="pt",
+            )
+            with torch.inference_mode():
+                hidden = self._model(**batch).last_hidden_state
+                mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+                chunks.append(torch.nn.functional.normalize(pooled, p=2, dim=1))
+        result = torch.cat(chunks, dim=0)[torch.as_tensor(np.argsort(order))]
+        with self._lock:  # the same list always gives the same embeddings: cache them
+            self._list_cache[key] = result
+            while len(self._list_cache) > 4096:
+                self._list_cache.popitem(last=False)
+        return result
+
+    def reference_matrix(self, a: Sequence[str], b: Sequence[str]) -> np.ndarray:
+        """Cosine similarities as the WorfBench evaluator computes them: ``a`` and ``b``
+        encoded in two separate calls (:meth:`encode_list`), ``cos_sim`` in float32 (both
+        sides normalised again, then one matrix product), clipped at 0, unrounded."""
+        import torch
+
+        if not a or not b:
+            return np.zeros((len(a), len(b)), dtype=np.float64)
+        with torch.inference_mode():
+            ea = torch.nn.functional.normalize(self.encode_list(a), p=2, dim=1)
+            eb = torch.nn.functional.normalize(self.encode_list(b), p=2, dim=1)
+            scores = torch.mm(ea, eb.transpose(0, 1)).numpy()
+        return np.maximum(scores, 0).astype(np.float64)
+
 
 #: Similarities are rounded to this many decimals before node matching.
 SIMILARITY_DECIMALS = 4
@@ -232,6 +286,21 @@ def rounded_matrix(similarity: SimilarityBackend, a: Sequence[str], b: Sequence[
     if not a or not b:
         return np.zeros((len(a), len(b)), dtype=np.float64)
     return np.round(np.asarray(similarity.matrix(a, b), dtype=np.float64), SIMILARITY_DECIMALS)
+
+
+def reference_matrix(
+    similarity: SimilarityBackend, a: Sequence[str], b: Sequence[str]
+) -> np.ndarray:
+    """Similarities as the reference scorer uses them: unrounded, and for an embedding
+    backend computed as ``sentence-transformers`` would (see
+    :meth:`EmbeddingSimilarity.reference_matrix`), so that ties between duplicated node
+    texts break exactly as in the reference."""
+    if not a or not b:
+        return np.zeros((len(a), len(b)), dtype=np.float64)
+    exact = getattr(similarity, "reference_matrix", None)
+    if callable(exact):
+        return np.asarray(exact(list(a), list(b)), dtype=np.float64)
+    return np.asarray(similarity.matrix(list(a), list(b)), dtype=np.float64)
 
 
 @lru_cache(maxsize=1)

@@ -26,7 +26,7 @@ import networkx as nx
 import numpy as np
 
 from acbench_env.scoring.workflow.graph import END, START, UpstreamGraph
-from acbench_env.scoring.workflow.similarity import SimilarityBackend, rounded_matrix
+from acbench_env.scoring.workflow.similarity import SimilarityBackend, reference_matrix
 
 ZERO = {"precision": 0.0, "recall": 0.0, "f1_score": 0.0}
 #: Gold graphs with at least this many nodes (START/END included) are not expanded.
@@ -41,10 +41,12 @@ def match_node(
     threshold: float,
 ) -> dict[int, int]:
     """``match_node``: max-weight matching over pairs with similarity above ``threshold``;
-    predicted nodes without a partner map to ``-1``. Similarities are rounded
-    (:func:`~acbench_env.scoring.workflow.similarity.rounded_matrix`), so that a tie between
-    equally good matchings is broken the same way in every run."""
-    scores = rounded_matrix(similarity, list(pred_nodes), list(gt_nodes))
+    predicted nodes without a partner map to ``-1``. Similarities are the reference's own
+    (:func:`~acbench_env.scoring.workflow.similarity.reference_matrix`: unrounded, and for
+    embeddings computed batch for batch as ``sentence-transformers`` does), so that ties
+    between duplicated node texts break exactly as in the reference; the graph is built in
+    the reference's order, which decides among equal-weight matchings."""
+    scores = reference_matrix(similarity, list(pred_nodes), list(gt_nodes))
     g = nx.Graph()
     for i in range(len(pred_nodes)):
         for j in range(len(gt_nodes)):
