@@ -106,11 +106,22 @@ def evaluate(model: str, args: argparse.Namespace) -> list[float]:
     return [t.score for t in result.trajectories]
 
 
-def train(args: argparse.Namespace, out: Path) -> Path:
+def train(args: argparse.Namespace, out: Path) -> tuple[Path, int]:
     import torch
     from datasets import Dataset
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
     from trl import GRPOConfig, GRPOTrainer
+
+    class TimeBudget(TrainerCallback):  # type: ignore[misc]
+        """Stop after the step during which ``--max-train-minutes`` ran out."""
+
+        def __init__(self, seconds: float) -> None:
+            self.deadline = time.perf_counter() + seconds
+
+        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
+            if time.perf_counter() > self.deadline:
+                control.should_training_stop = True
+            return control
 
     torch.manual_seed(args.seed)
     path = resolve_model("default")
@@ -142,8 +153,10 @@ def train(args: argparse.Namespace, out: Path) -> Path:
         args=config,
         train_dataset=dataset,
         processing_class=tokenizer,
+        callbacks=[TimeBudget(60 * args.max_train_minutes)] if args.max_train_minutes else None,
     )
     trainer.train()
+    print(f"{trainer.state.global_step} GRPO steps done", flush=True)
     rewards = [h["reward"] for h in trainer.state.log_history if "reward" in h]
     (out / "train_rewards.json").write_text(json.dumps(rewards))
     if rewards:
@@ -156,7 +169,7 @@ def train(args: argparse.Namespace, out: Path) -> Path:
     folder = out / "model"
     trainer.save_model(str(folder))
     tokenizer.save_pretrained(str(folder))
-    return folder
+    return folder, int(trainer.state.global_step)
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -167,6 +180,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--train-tasks", type=int, default=256)
     parser.add_argument("--eval-tasks", type=int, default=64, help="held-out tasks (>= 32)")
     parser.add_argument("--steps", type=int, default=40)
+    parser.add_argument(
+        "--max-train-minutes",
+        type=float,
+        default=None,
+        help="stop training after the step that exceeds this (default: no limit)",
+    )
     parser.add_argument("--num-generations", type=int, default=8)
     parser.add_argument("--prompts-per-step", type=int, default=2)
     parser.add_argument("--learning-rate", type=float, default=1e-5)
@@ -193,9 +212,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         flush=True,
     )
     t1 = time.perf_counter()
-    folder = train(args, out)
+    folder, steps_done = train(args, out)
     train_s = time.perf_counter() - t1
-    print(f"trained {args.steps} GRPO steps in {train_s:.0f} s -> {folder}", flush=True)
+    print(f"trained in {train_s:.0f} s -> {folder}", flush=True)
     after = evaluate(str(folder), args)
     delta = paired_bootstrap_delta([PairedGroup(tuple(before), tuple(after))])
     print(
@@ -208,7 +227,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     summary = {
         "env": args.env,
         "context_length": args.context_length,
-        "steps": args.steps,
+        "steps": steps_done,
+        "train_rewards": json.loads((out / "train_rewards.json").read_text()),
         "before": before,
         "after": after,
         "before_mean": delta.base_mean,
