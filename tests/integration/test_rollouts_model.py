@@ -116,7 +116,12 @@ def vllm_backend() -> Iterator:
 def test_vllm_rollouts_spans_and_groups(vllm_backend, env_id, kwargs) -> None:
     agent = LLMPolicyAgent(vllm_backend, temperature=1.0, max_new_tokens=24, record_tokens=True)
     encode = encoder(vllm_backend)
-    result = run_rollouts(env_id, agent, tasks=2, group_size=3, encode=encode, env_kwargs=kwargs)
+
+    def run():
+        return run_rollouts(env_id, agent, tasks=2, group_size=3, encode=encode, env_kwargs=kwargs)
+
+    result = run()
+    assert [r["token_ids"] for r in run().rows] == [r["token_ids"] for r in result.rows]
     for traj, row in zip(result.trajectories, result.rows):
         assert check_spans(traj, vllm_backend, encode) == row["drift"]
     for g in (0, 1):
