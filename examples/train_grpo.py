@@ -89,7 +89,10 @@ class EnvReward:
 def evaluate(model: str, args: argparse.Namespace) -> list[float]:
     """Episode scores on the held-out tasks, in task order (sampled at
     ``--eval-temperature`` with the same per-episode seeds for every model, or greedy)."""
-    backend = create_backend("transformers", model=model, batch_size=args.eval_batch_size)
+    if args.eval_backend == "vllm":
+        backend = create_backend("vllm", model=model, kv_cache_gb=1, max_model_len=2048)
+    else:
+        backend = create_backend("transformers", model=model, batch_size=args.eval_batch_size)
     agent = LLMPolicyAgent(
         backend, max_new_tokens=args.max_completion_length, temperature=args.eval_temperature
     )
@@ -192,6 +195,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--max-completion-length", type=int, default=24)
     parser.add_argument("--temperature", type=float, default=1.0)
     parser.add_argument("--eval-batch-size", type=int, default=16)
+    parser.add_argument(
+        "--eval-backend",
+        choices=("transformers", "vllm"),
+        default="transformers",
+        help="backend of the held-out evaluation (vllm: faster for sampled answers)",
+    )
     parser.add_argument(
         "--eval-temperature",
         type=float,
