@@ -86,7 +86,7 @@ class EnvReward:
         return rewards
 
 
-def evaluate(model: str, args: argparse.Namespace) -> list[float]:
+def evaluate(model: str, args: argparse.Namespace, out: Path | None = None) -> list[float]:
     """Episode scores on the held-out tasks, in task order (sampled at
     ``--eval-temperature`` with the same per-episode seeds for every model, or greedy)."""
     if args.eval_backend == "vllm":
@@ -104,6 +104,7 @@ def evaluate(model: str, args: argparse.Namespace) -> list[float]:
         env_kwargs=env_kwargs(args),
         batch_size=args.eval_batch_size,
         task_indices={s: args.train_tasks + s for s in seeds},
+        out=out,
     )
     backend.close()
     return [t.score for t in result.trajectories]
@@ -160,8 +161,13 @@ def train(args: argparse.Namespace, out: Path) -> tuple[Path, int]:
     )
     trainer.train()
     print(f"{trainer.state.global_step} GRPO steps done", flush=True)
-    rewards = [h["reward"] for h in trainer.state.log_history if "reward" in h]
-    (out / "train_rewards.json").write_text(json.dumps(rewards))
+    log = [
+        {"step": h["step"], "reward": h["reward"], "reward_std": h.get("reward_std", 0.0)}
+        for h in trainer.state.log_history
+        if "reward" in h
+    ]
+    (out / "train_log.json").write_text(json.dumps(log))
+    rewards = [h["reward"] for h in log]
     if rewards:
         k = max(1, len(rewards) // 4)
         print(
@@ -213,8 +219,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
+    for stale in ("eval_untrained.jsonl", "eval_trained.jsonl"):
+        (out / stale).unlink(missing_ok=True)  # the trajectories of this run only
     t0 = time.perf_counter()
-    before = evaluate("default", args)
+    before = evaluate("default", args, out / "eval_untrained.jsonl")
     print(
         f"untrained: mean reward {sum(before) / len(before):.3f} on {len(before)} held-out "
         f"tasks [{time.perf_counter() - t0:.0f} s]",
@@ -224,7 +232,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     folder, steps_done = train(args, out)
     train_s = time.perf_counter() - t1
     print(f"trained in {train_s:.0f} s -> {folder}", flush=True)
-    after = evaluate(str(folder), args)
+    after = evaluate(str(folder), args, out / "eval_trained.jsonl")
     delta = paired_bootstrap_delta([PairedGroup(tuple(before), tuple(after))])
     print(
         f"trained:   mean reward {delta.compressed_mean:.3f} (untrained {delta.base_mean:.3f}); "
@@ -237,7 +245,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "env": args.env,
         "context_length": args.context_length,
         "steps": steps_done,
-        "train_rewards": json.loads((out / "train_rewards.json").read_text()),
+        "train_log": json.loads((out / "train_log.json").read_text()),
         "before": before,
         "after": after,
         "before_mean": delta.base_mean,
