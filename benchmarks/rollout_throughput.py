@@ -29,18 +29,28 @@ import acbench_env  # noqa: F401
 from acbench_env.agents import LLMPolicyAgent
 from acbench_env.agents.backends import create_backend
 from acbench_env.core.protocols import GenerationRequest
+from acbench_env.core.rollout_tokens import assemble_episode
 from acbench_env.core.types import Message
 from acbench_env.experiments.runner import RunResult, run_episodes
 
 
-def step_requests(result: RunResult, max_new_tokens: int) -> list[GenerationRequest]:
+def step_requests(
+    result: RunResult, max_new_tokens: int, record_tokens: bool = False
+) -> list[GenerationRequest]:
     """The exact request of every step of every episode (conversation up to that step)."""
     out = []
     for traj in result.trajectories:
         history: list[Message] = list(traj.few_shot_messages)
         for step in traj.steps:
             history.append({"role": "user", "content": step.observation})
-            out.append(GenerationRequest(messages=tuple(history), max_new_tokens=max_new_tokens))
+            out.append(
+                GenerationRequest(
+                    messages=tuple(history),
+                    max_new_tokens=max_new_tokens,
+                    logprobs=record_tokens,
+                    return_token_ids=record_tokens,
+                )
+            )
             history.append({"role": "assistant", "content": step.raw_output})
     return out
 
@@ -57,6 +67,12 @@ def main() -> None:
     parser.add_argument("--env-args", default='{"context_length": 256}', help="JSON object")
     parser.add_argument("--episodes", type=int, default=32, help="also the batch size")
     parser.add_argument("--max-new-tokens", type=int, default=32)
+    parser.add_argument(
+        "--record-tokens",
+        action="store_true",
+        help="record token ids and logprobs in every step, and time the assembly of each "
+        "episode's token sequence (acbench rollouts) as part of the batched run",
+    )
     args = parser.parse_args()
 
     env_kwargs: dict[str, Any] = json.loads(args.env_args)
@@ -70,7 +86,16 @@ def main() -> None:
     t0 = time.perf_counter()
     backend = create_backend(args.backend, **kwargs)
     startup = time.perf_counter() - t0
-    agent = LLMPolicyAgent(backend, max_new_tokens=args.max_new_tokens)
+    agent = LLMPolicyAgent(
+        backend, max_new_tokens=args.max_new_tokens, record_tokens=args.record_tokens
+    )
+    tok = getattr(backend, "tokenizer", None)
+    if args.record_tokens and tok is None:
+        from transformers import AutoTokenizer
+
+        from acbench_env.core.models import resolve_model
+
+        tok = AutoTokenizer.from_pretrained(resolve_model("default"))
     warm = GenerationRequest(messages=({"role": "user", "content": "Hi"},), max_new_tokens=4)
     backend.generate([warm] * 4)
 
@@ -88,17 +113,20 @@ def main() -> None:
                 env_kwargs=env_kwargs,
                 batch_size=batch,
             )
+            if args.record_tokens:
+                for traj in res.trajectories:
+                    assemble_episode(traj, lambda s: tok(s, add_special_tokens=False)["input_ids"])
             results[label] = (tokens_of(res), time.perf_counter() - t)
             return res
 
         # One untimed pass first: the engine's first batch of a new shape pays one-time costs
         # (kernel selection, allocations) that would otherwise land on whichever runs first.
         warmup = rollout("warmup", args.episodes)
-        requests = step_requests(warmup, args.max_new_tokens)
+        requests = step_requests(warmup, args.max_new_tokens, args.record_tokens)
         backend.generate(requests)
         batched = rollout("batched", args.episodes)
         t = time.perf_counter()
-        raw = backend.generate(step_requests(batched, args.max_new_tokens))
+        raw = backend.generate(step_requests(batched, args.max_new_tokens, args.record_tokens))
         results["raw"] = (sum(len(c.token_ids) for c in raw), time.perf_counter() - t)
         sequential = rollout("sequential", 1)
     backend.close()
@@ -110,6 +138,7 @@ def main() -> None:
     print(
         f"{args.episodes} episodes of {args.env} {env_kwargs}, max_new_tokens "
         f"{args.max_new_tokens}, default model, backend {args.backend} (start-up {startup:.1f} s)"
+        f"{', token records on' if args.record_tokens else ''}"
     )
     for label in ("raw", "batched", "sequential"):
         n, s = results[label]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -102,8 +102,14 @@ def run_episodes(
     env_kwargs: dict[str, Any] | None = None,
     batch_size: int = 1,
     progress: bool = False,
+    task_indices: Mapping[int, int] | None = None,
 ) -> RunResult:
-    """Run ``episodes`` episodes of ``env_id`` with ``agent``; see the module docstring."""
+    """Run ``episodes`` episodes of ``env_id`` with ``agent``; see the module docstring.
+
+    ``task_indices`` maps episode seeds to task indices: such an episode is reset with
+    ``options={"task_index": ...}`` (several seeds can share a task, as grouped rollouts do);
+    the others choose their task from their seed.
+    """
     if batch_size < 1:
         raise ConfigError(f"batch_size must be at least 1, got {batch_size}")
     seeds = episode_seeds(episodes, seed)
@@ -140,7 +146,9 @@ def run_episodes(
             while pending and free:
                 env = free.pop()
                 ep_seed = pending.popleft()
-                obs, info = env.reset(seed=ep_seed)
+                task_index = None if task_indices is None else task_indices.get(ep_seed)
+                options = None if task_index is None else {"task_index": int(task_index)}
+                obs, info = env.reset(seed=ep_seed, options=options)
                 shots = [
                     Message(role=m["role"], content=m["content"])
                     for m in info.get(FEW_SHOT_KEY, ())
