@@ -202,9 +202,7 @@ def summarize(
             "by_class": {c: n for c, n in by_class.items() if n},
             "positions": {c: p for c, p in positions.items() if p},
             "median_position": (
-                float(np.median([p for ps in positions.values() for p in ps]))
-                if diverged
-                else None
+                float(np.median([p for ps in positions.values() for p in ps])) if diverged else None
             ),
         },
     }
