@@ -394,13 +394,13 @@ def html_where_it_breaks(report: Mapping[str, Any]) -> str:
                         parts.append("<td>—</td>")
                         continue
                     val = r[metric]
-                    lo_hi = (0.0, hi) if metric == "kl" else (0.0, 1.0)
+                    top = hi if metric == "kl" else 1.0
                     digits = 4 if metric == "kl" else 3
                     text = (
                         f"{_f(val, digits)}{_ci(r.get(metric + '_ci'), digits)} (n={r['tokens']})"
                     )
                     parts.append(
-                        f'<td class="v"{_heat(val, *lo_hi, reverse=rev)}>{html.escape(text)}</td>'
+                        f'<td class="v"{_heat(val, 0.0, top, reverse=rev)}>{html.escape(text)}</td>'
                     )
                 parts.append("</tr>")
             parts.append("</tbody></table>")
