@@ -501,6 +501,10 @@ _VIEWER_JS = """
     });
     root.innerHTML=html;
   }
+  // Open on the first episode where the first variant leaves the base path.
+  const first=data.episodes.findIndex(e=>e.steps.some(st=>{const m=st.marks[data.variants[0]];
+    return m&&m.top1.some(x=>!x);}));
+  if(first>=0) es.value=String(first);
   es.addEventListener('change',draw); vs.addEventListener('change',draw); draw();
 })();
 """
