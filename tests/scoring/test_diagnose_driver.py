@@ -102,3 +102,24 @@ def test_load_trajectories_errors(tmp_path):
         load_trajectories([tmp_path / "nope.jsonl"])
     with pytest.raises(ConfigError, match="suite manifest"):
         load_trajectories([tmp_path])
+
+
+def test_cli_diagnose_bad_trajectories_fail_before_any_model(tmp_path, capsys):
+    from acbench_env.cli import main
+
+    code = main(
+        [
+            "diagnose",
+            "--base",
+            "default",
+            "--compressed",
+            "default",
+            "--trajectories",
+            str(tmp_path / "missing.jsonl"),
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
+    assert code == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
