@@ -419,6 +419,41 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_diagnose(args: argparse.Namespace) -> int:
+    from acbench_env.core.manifest import model_labels, read_manifest
+    from acbench_env.experiments.diagnose import diagnose, load_trajectories, write_diagnostics
+
+    compressed = [m.strip() for m in ",".join(args.compressed).split(",") if m.strip()]
+    out = Path(args.out)
+    manifest = read_manifest(out)
+    labels = model_labels([args.base, *compressed])[1:]
+    if manifest is not None:  # use the suite's labels for models it ran
+        by_model = {m.model: m.label for m in manifest.models}
+        labels = [by_model.get(m, lab) for m, lab in zip(compressed, labels)]
+    record = diagnose(
+        args.base,
+        compressed,
+        load_trajectories(args.trajectories),
+        labels=labels,
+        max_batch_tokens=args.max_batch_tokens,
+    )
+    path = write_diagnostics(out, record)
+    for label, rec in record["variants"].items():
+        row = rec["classes"]["all"]
+        print(
+            f"{label}: {row['tokens']} tokens, KL {row['kl']:.4f}, "
+            f"top-1 agreement {row['top1_agreement']:.3f}"
+        )
+    src = record["token_source"]
+    print(f"{src['recorded']} outputs on recorded ids, {src['retokenized']} re-tokenized -> {path}")
+    if manifest is not None:
+        from acbench_env.scoring.report import load_suite, write_report
+
+        write_report(load_suite([out]), out)
+        print(f"report rebuilt -> {out / 'report.html'}")
+    return 0
+
+
 def _add_agent_arg(p: argparse.ArgumentParser) -> None:
     from acbench_env.agents import AGENT_KINDS
 
@@ -810,6 +845,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--temperature", type=float, default=1.0, help="energy temperature T")
     p.set_defaults(func=cmd_analyze)
     _add_rollouts_parser(sub)
+
+    p = sub.add_parser(
+        "diagnose",
+        help="token-level KL / top-1 agreement of compressed models on the base's trajectories",
+    )
+    p.add_argument("--base", required=True, help="the base model ('default' or a folder)")
+    p.add_argument("--compressed", required=True, nargs="+", help="compressed model folders")
+    p.add_argument(
+        "--trajectories",
+        required=True,
+        nargs="+",
+        help="the base model's trajectories: suite folders or .jsonl files",
+    )
+    p.add_argument(
+        "--out", required=True, help="folder for diagnostics.json (a suite folder: report rebuilt)"
+    )
+    p.add_argument("--max-batch-tokens", type=int, default=8192, help="padded tokens per batch")
+    p.set_defaults(func=cmd_diagnose)
     return parser
 
 

@@ -31,6 +31,7 @@ from acbench_env.scoring.report.sections import (
     models_section,
     needle_section,
     tasks_section,
+    where_it_breaks_section,
 )
 
 #: The sections of the report, in order.
@@ -42,6 +43,7 @@ SECTIONS: tuple[Section, ...] = (
     deltas_section,
     needle_section,
     analysis_section,
+    where_it_breaks_section,
 )
 
 

@@ -30,6 +30,8 @@ from acbench_env.core.types import Trajectory
 
 #: Folder of representation analyses (``acbench analyze``) inside a suite folder.
 ANALYSIS_DIR = "analysis"
+#: Token-level diagnostics (``acbench diagnose``) inside a suite folder.
+DIAGNOSTICS_FILE = "diagnostics.json"
 
 #: How to get out of a conflict between two suite folders given to the report.
 _COMPARE_FIXES: dict[ConflictKind, str] = {
@@ -47,6 +49,8 @@ class SuiteData:
     manifest: Manifest
     runs: dict[str, dict[str, list[list[Trajectory]]]]
     analyses: tuple[dict[str, Any], ...] = ()
+    #: ``diagnostics.json`` of ``acbench diagnose`` (the first folder that has one), or None.
+    diagnostics: dict[str, Any] | None = None
 
 
 def merge_manifests(manifests: Sequence[tuple[Path, Manifest]]) -> Manifest:
@@ -111,4 +115,15 @@ def load_suite(dirs: Sequence[str | Path]) -> SuiteData:
                     analyses.append(json.loads(f.read_text()))
                 except ValueError as exc:
                     raise TrajectoryFileError(f"{f} is not valid JSON ({exc})") from exc
-    return SuiteData(manifest=manifest, runs=runs, analyses=tuple(analyses))
+    diagnostics = None
+    for d, _ in manifests:
+        f = d / DIAGNOSTICS_FILE
+        if f.is_file():
+            try:
+                diagnostics = json.loads(f.read_text())
+            except ValueError as exc:
+                raise TrajectoryFileError(f"{f} is not valid JSON ({exc})") from exc
+            break
+    return SuiteData(
+        manifest=manifest, runs=runs, analyses=tuple(analyses), diagnostics=diagnostics
+    )

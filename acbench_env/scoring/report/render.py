@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from acbench_env.scoring.report import breaks
+
 
 # ---------------------------------------------------------------------------- formatting
 def _fmt(v: Any, digits: int = 3) -> str:
@@ -150,6 +152,7 @@ TABLES: dict[str, Callable[[Mapping[str, Any]], str | None]] = {
     "tasks": tasks_table,
     "deltas": deltas_table,
     "analysis": analysis_table,
+    **breaks.BREAKS_TABLES,  # present only with diagnostics (acbench diagnose)
 }
 
 
@@ -210,6 +213,7 @@ def render_markdown(
         "",
         preamble(report, MARKDOWN),
         "",
+        *breaks.markdown_first_screen(report, t),
         "## Models",
         "",
         t["models"],
@@ -239,6 +243,7 @@ def render_markdown(
         for name in ("erank", "energy"):
             if images and name in images:
                 lines += [f"![{name}]({images[name]})", ""]
+    lines += breaks.markdown_sections(report, t)
     return "\n".join(lines)
 
 
@@ -291,6 +296,7 @@ def render_html(
         "</head><body>",
         f"<h1>acbench report: suite {html.escape(str(s['name']))} v{s['version']}</h1>",
         f"<p>{preamble(report, HTML)}</p>",
+        breaks.html_first_screen(report),
         "<h2>Models</h2>",
         _md_table_to_html(t["models"]),
         "<h2>Capabilities</h2>",
@@ -311,5 +317,6 @@ def render_html(
             img("erank", "ERank per layer"),
             img("energy", "energy histograms"),
         ]
+    parts.append(breaks.html_where_it_breaks(report))
     parts.append("</body></html>")
     return "\n".join(p for p in parts if p)

@@ -283,3 +283,85 @@ def _stratified_ci(
     )
     # The 95% (CONFIDENCE) interval; the quantiles are written out so the numbers stay bit-equal.
     return (float(np.quantile(boot, 0.025)), float(np.quantile(boot, 0.975)))
+
+
+def where_it_breaks_section(ctx: ReportContext) -> dict[str, Any]:
+    """Where compression breaks an action (only when the suite folder holds
+    ``diagnostics.json`` from ``acbench diagnose``; otherwise no key at all): token-level
+    KL and top-1 agreement per class and variant, first divergences, the failure
+    decomposition (outcome categories, base vs each variant, paired intervals), rollout
+    efficiency per model, and the data of the side-by-side episode viewer."""
+    diag = ctx.data.diagnostics
+    if diag is None:
+        return {}
+    from acbench_env.scoring.diagnostics import position_histogram
+    from acbench_env.scoring.efficiency import rollout_efficiency
+    from acbench_env.scoring.outcomes import outcome_counts, outcome_deltas
+
+    base = ctx.labels[0]
+    env_ids = [t.env_id for t in ctx.suite.tasks]
+
+    def runs(label: str) -> dict[str, list[Trajectory]]:
+        return {e: ctx.episodes(label, e) for e in env_ids}
+
+    tokens: dict[str, Any] = {}
+    for label, v in diag.get("variants", {}).items():
+        first = v.get("first_divergence", {})
+        tokens[label] = {
+            "classes": v.get("classes", {}),
+            "capabilities": v.get("capabilities", {}),
+            "first_divergence": {
+                **{k: first.get(k) for k in ("outputs", "diverged", "by_class")},
+                "median_position": first.get("median_position"),
+                "histogram": position_histogram(first.get("positions", {})),
+            },
+        }
+    all_eps = {label: [t for e in env_ids for t in ctx.episodes(label, e)] for label in ctx.labels}
+    viewer = _viewer_data(ctx, diag)
+    return {
+        "where_it_breaks": {
+            "base": base,
+            "token_source": diag.get("token_source"),
+            "histogram_edges": [0, 1, 2, 4, 8, 16, 32, 64],
+            "tokens": tokens,
+            "outcomes": {label: outcome_counts(all_eps[label]) for label in ctx.labels},
+            "outcome_deltas": {
+                label: outcome_deltas(runs(base), runs(label)) for label in ctx.labels[1:]
+            },
+            "efficiency": {label: rollout_efficiency(all_eps[label]) for label in ctx.labels},
+            "viewer": viewer,
+        }
+    }
+
+
+def _viewer_data(ctx: ReportContext, diag: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per base episode with diagnostics: each step's base tokens and classes, and per
+    variant the marks (top-1 disagreement, the variant's choice, KL) and the variant's own
+    output of that step in its own rollout (when the suite folder holds it)."""
+    outputs = diag.get("outputs", [])
+    variants = diag.get("variants", {})
+    episodes: dict[tuple[str, int], dict[str, Any]] = {}
+    for i, o in enumerate(outputs):
+        key = (o["env_id"], int(o["seed"]))
+        ep = episodes.setdefault(
+            key, {"env_id": key[0], "seed": key[1], "task_id": o.get("task_id"), "steps": []}
+        )
+        marks = {}
+        for label, v in variants.items():
+            st = v.get("steps", [])
+            if i < len(st):
+                marks[label] = {"top1": st[i]["top1"], "pred": st[i]["pred"], "kl": st[i]["kl"]}
+        ep["steps"].append(
+            {"step": o["step"], "tokens": o["tokens"], "classes": o["classes"], "marks": marks}
+        )
+    for (env_id, seed), ep in episodes.items():
+        own: dict[str, list[str]] = {}
+        for label in ctx.labels:
+            runs = ctx.data.runs.get(label, {}).get(env_id)
+            if not runs:
+                continue
+            match = [t for t in runs[0] if t.seed == seed]
+            if match:
+                own[label] = [s.raw_output for s in match[0].steps]
+        ep["rollouts"] = own
+    return [episodes[k] for k in sorted(episodes)]

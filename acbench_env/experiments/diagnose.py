@@ -1,0 +1,334 @@
+"""``acbench diagnose``: replay the base model's trajectories through compressed models.
+
+Every step of every base-model trajectory is replayed teacher-forced: the prompt the base
+model saw plus the output it wrote go through the base model and each compressed model in
+batched forward passes (transformers backend, left padding, logits kept only for the output
+positions); per output token the pure core (:mod:`acbench_env.scoring.diagnostics`)
+compares the two next-token distributions, and every token gets a class from the env's
+parse (:mod:`acbench_env.scoring.token_classes`).
+
+Token ids: a step recorded with token ids (``record_tokens``) is replayed on exactly those
+ids; otherwise the prompt is re-rendered with the base tokenizer's chat template (system
+prompt, few-shot turns, then the conversation so far) and the output re-tokenized, which
+can differ from what the model generated at a few tokens. ``token_source`` in the output
+counts both kinds.
+
+Output: ``DIR/diagnostics.json`` with, per variant label, the per-class table
+(``tokens``, ``kl``, ``top1_agreement`` and intervals), per capability, the first
+divergences, and per step the token-level arrays (for the report's episode viewer).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from acbench_env.agents.backends.transformers_backend import TransformersBackend
+from acbench_env.core.errors import ConfigError, TrajectoryFileError
+from acbench_env.core.jsonl import read_trajectories
+from acbench_env.core.manifest import read_manifest
+from acbench_env.core.types import Message, Trajectory
+from acbench_env.scoring.diagnostics import StepDiagnosis, summarize
+from acbench_env.scoring.report.build import nan_to_none
+from acbench_env.scoring.token_classes import output_kind, token_classes, token_offsets
+
+logger = logging.getLogger(__name__)
+
+#: File name of the diagnostics inside the output folder (the report looks for it).
+DIAGNOSTICS_FILE = "diagnostics.json"
+#: Layout version of ``diagnostics.json``.
+DIAGNOSTICS_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ReplayItem:
+    """One base-model output to replay: its prompt and output ids, and their origin."""
+
+    env_id: str
+    seed: int
+    task_id: str
+    step: int
+    capability: str
+    prompt_ids: tuple[int, ...]
+    output_ids: tuple[int, ...]
+    recorded: bool
+
+
+def load_trajectories(paths: Sequence[str | Path]) -> list[Trajectory]:
+    """The base model's trajectories from suite folders (their base model's runs) and
+    trajectory files (``.jsonl``)."""
+    out: list[Trajectory] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            manifest = read_manifest(path)
+            if manifest is None:
+                raise ConfigError(
+                    f"{path} is a folder without a suite manifest (suite.json); pass a suite "
+                    "folder written by `acbench suite` or trajectory .jsonl files"
+                )
+            files = sorted((path / "runs" / manifest.base.label).glob("*.jsonl"))
+            for f in files:
+                out.extend(read_trajectories(f))
+        elif path.is_file():
+            out.extend(read_trajectories(path))
+        else:
+            raise TrajectoryFileError(f"{path} does not exist; pass a suite folder or a .jsonl")
+    if not out:
+        raise ConfigError(f"no trajectories found in {', '.join(map(str, paths))}")
+    return out
+
+
+def _messages(traj: Trajectory, step: int) -> list[Message]:
+    msgs: list[Message] = []
+    if traj.system_prompt is not None:
+        msgs.append({"role": "system", "content": traj.system_prompt})
+    msgs.extend(traj.few_shot_messages)
+    for s in traj.steps[:step]:
+        msgs.append({"role": "user", "content": s.observation})
+        msgs.append({"role": "assistant", "content": s.raw_output})
+    msgs.append({"role": "user", "content": traj.steps[step].observation})
+    return msgs
+
+
+def replay_items(trajectories: Sequence[Trajectory], tokenizer: Any) -> list[ReplayItem]:
+    """One item per step with a non-empty output (recorded ids when present)."""
+    items: list[ReplayItem] = []
+    for traj in trajectories:
+        for i, s in enumerate(traj.steps):
+            if s.prompt_token_ids is not None and s.completion_token_ids is not None:
+                prompt, output, recorded = s.prompt_token_ids, s.completion_token_ids, True
+            else:
+                text = tokenizer.apply_chat_template(
+                    _messages(traj, i), add_generation_prompt=True, tokenize=False
+                )
+                prompt = tuple(tokenizer(text, add_special_tokens=False)["input_ids"])
+                output = tuple(tokenizer(s.raw_output, add_special_tokens=False)["input_ids"])
+                recorded = False
+            if not output:
+                continue
+            items.append(
+                ReplayItem(
+                    env_id=traj.env_id,
+                    seed=traj.seed,
+                    task_id=traj.task_id,
+                    step=i,
+                    capability=traj.capability or "other",
+                    prompt_ids=tuple(prompt),
+                    output_ids=tuple(output),
+                    recorded=recorded,
+                )
+            )
+    return items
+
+
+def _batches(items: Sequence[ReplayItem], max_tokens: int) -> list[list[int]]:
+    """Indices grouped by similar length, each batch at most ``max_tokens`` padded tokens."""
+    order = sorted(
+        range(len(items)), key=lambda i: len(items[i].prompt_ids) + len(items[i].output_ids)
+    )
+    batches: list[list[int]] = []
+    cur: list[int] = []
+    for i in order:
+        length = len(items[i].prompt_ids) + len(items[i].output_ids)
+        if cur and length * (len(cur) + 1) > max_tokens:
+            batches.append(cur)
+            cur = []
+        cur.append(i)
+    if cur:
+        batches.append(cur)
+    return batches
+
+
+def _inputs(
+    items: Sequence[ReplayItem], pad_id: int, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """Left-padded prompt + output[:-1]; the last ``keep`` positions predict the outputs."""
+    seqs = [list(it.prompt_ids) + list(it.output_ids[:-1]) for it in items]
+    width = max(len(s) for s in seqs)
+    ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(seqs), width), dtype=torch.long)
+    for r, s in enumerate(seqs):
+        ids[r, width - len(s) :] = torch.tensor(s, dtype=torch.long)
+        mask[r, width - len(s) :] = 1
+    keep = max(len(it.output_ids) for it in items)
+    return ids.to(device), mask.to(device), keep
+
+
+@torch.inference_mode()
+def output_log_probs(model: Any, items: Sequence[ReplayItem], pad_id: int) -> torch.Tensor:
+    """Log-softmax rows ``[sum of output lengths, vocab]`` (float32) that predict each
+    output token of ``items``, in order."""
+    device = next(model.parameters()).device
+    ids, mask, keep = _inputs(items, pad_id, device)
+    pos = (mask.cumsum(dim=1) - 1).clamp(min=0)
+    logits = model(input_ids=ids, attention_mask=mask, position_ids=pos, logits_to_keep=keep).logits
+    rows = [logits[r, keep - len(it.output_ids) :] for r, it in enumerate(items)]
+    return torch.log_softmax(torch.cat(rows).float(), dim=-1)
+
+
+def compare_rows(
+    base_lp: torch.Tensor, comp_lp: torch.Tensor, targets: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per row: KL(base || compressed), top-1 match with ``targets``, the target's rank under
+    the compressed model (1-based), and the compressed model's top-1 token (the same math
+    as :func:`acbench_env.scoring.diagnostics.token_stats`, in torch)."""
+    kl = (base_lp.exp() * (base_lp - comp_lp)).sum(dim=-1).clamp(min=0.0)
+    at = comp_lp.gather(1, targets[:, None])
+    rank = (comp_lp > at).sum(dim=-1) + 1
+    return kl, rank == 1, rank, comp_lp.argmax(dim=-1)
+
+
+def _load(model: str) -> TransformersBackend:
+    return TransformersBackend(model, batch_size=1)
+
+
+def diagnose(
+    base: str,
+    compressed: Sequence[str],
+    trajectories: Sequence[Trajectory],
+    *,
+    labels: Sequence[str] | None = None,
+    max_batch_tokens: int = 8192,
+    resamples: int = 1000,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """The diagnostics record of ``compressed`` models against ``base`` on ``trajectories``
+    (see the module docstring); ``labels`` name the variants (default: the model arguments)."""
+    if not compressed:
+        raise ConfigError("diagnose needs at least one compressed model (--compressed MODEL)")
+    names = list(labels) if labels is not None else [str(c) for c in compressed]
+    if len(names) != len(compressed) or len(set(names)) != len(names):
+        raise ConfigError(f"variant labels must be unique, one per compressed model: {names}")
+    base_backend = _load(base)
+    tok = base_backend.tokenizer
+    variants = [_load(c) for c in compressed]
+    for name, v in zip(names, variants):
+        if v.model.config.vocab_size != base_backend.model.config.vocab_size:
+            raise ConfigError(
+                f"{name} has a vocabulary of {v.model.config.vocab_size} tokens, the base "
+                f"{base_backend.model.config.vocab_size}; compare variants of one base model"
+            )
+    items = replay_items(trajectories, tok)
+    if not items:
+        raise ConfigError("the trajectories hold no step with a non-empty output to replay")
+    pad = tok.pad_token_id if tok.pad_token_id is not None else 0
+    # Token texts and classes of every output (shared by all variants).
+    pieces: list[list[str]] = []
+    classes: list[tuple[str, ...]] = []
+    for it in items:
+        text, offsets = token_offsets(tok, it.output_ids)
+        pieces.append([text[s:e] for s, e in offsets])
+        classes.append(tuple(token_classes(text, offsets, output_kind(it.env_id))))
+    per_variant: dict[str, list[StepDiagnosis]] = {n: [] for n in names}
+    preds: dict[str, dict[int, list[int]]] = {n: {} for n in names}
+    stats: dict[int, dict[str, tuple[list[float], list[bool], list[int]]]] = {}
+    t0 = time.perf_counter()
+    base_s = 0.0
+    for batch in _batches(items, max_batch_tokens):
+        chunk = [items[i] for i in batch]
+        tb = time.perf_counter()
+        base_lp = output_log_probs(base_backend.model, chunk, pad)
+        base_s += time.perf_counter() - tb
+        targets = torch.tensor(
+            [t for it in chunk for t in it.output_ids], dtype=torch.long, device=base_lp.device
+        )
+        for name, v in zip(names, variants):
+            comp_lp = output_log_probs(v.model, chunk, pad)
+            kl, top1, rank, argmax = compare_rows(base_lp, comp_lp, targets)
+            start = 0
+            for i, it in zip(batch, chunk):
+                end = start + len(it.output_ids)
+                stats.setdefault(i, {})[name] = (
+                    kl[start:end].tolist(),
+                    top1[start:end].tolist(),
+                    rank[start:end].tolist(),
+                )
+                preds[name][i] = argmax[start:end].tolist()
+                start = end
+    elapsed = time.perf_counter() - t0
+    for i, it in enumerate(items):
+        for name in names:
+            kl_i, top1_i, rank_i = stats[i][name]
+            per_variant[name].append(
+                StepDiagnosis(
+                    env_id=it.env_id,
+                    seed=it.seed,
+                    step=it.step,
+                    capability=it.capability,
+                    classes=classes[i],
+                    kl=tuple(kl_i),
+                    top1=tuple(top1_i),
+                    rank=tuple(rank_i),
+                )
+            )
+    tokens = sum(len(it.output_ids) for it in items)
+    record: dict[str, Any] = {
+        "version": DIAGNOSTICS_VERSION,
+        "base": str(base),
+        "variants": {},
+        "token_source": {
+            "recorded": sum(1 for it in items if it.recorded),
+            "retokenized": sum(1 for it in items if not it.recorded),
+            "note": (
+                "retokenized steps had no recorded token ids: their prompt was re-rendered "
+                "with the chat template and their output re-tokenized"
+            ),
+        },
+        "outputs": [
+            {
+                "env_id": it.env_id,
+                "seed": it.seed,
+                "task_id": it.task_id,
+                "step": it.step,
+                "capability": it.capability,
+                "tokens": pieces[i],
+                "classes": list(classes[i]),
+            }
+            for i, it in enumerate(items)
+        ],
+        "timing": {
+            "tokens": tokens,
+            "variants": len(names),
+            "wall_s": round(elapsed, 3),
+            "base_forward_s": round(base_s, 3),
+            "teacher_forced_tok_s": round(tokens * len(names) / elapsed, 1) if elapsed else None,
+        },
+    }
+    for name, model in zip(names, compressed):
+        steps = per_variant[name]
+        summary = summarize(steps, resamples=resamples, seed=seed)
+        record["variants"][name] = {
+            "model": str(model),
+            "compression": variants[names.index(name)].compression,
+            **summary,
+            "steps": [
+                {
+                    "kl": [round(x, 5) for x in s.kl],
+                    "top1": list(s.top1),
+                    "rank": list(s.rank),
+                    "pred": [
+                        None if ok else tok.decode([p]) for ok, p in zip(s.top1, preds[name][i])
+                    ],
+                }
+                for i, s in enumerate(steps)
+            ],
+        }
+    return record
+
+
+def write_diagnostics(out: str | Path, record: dict[str, Any]) -> Path:
+    """Write ``record`` to ``out/diagnostics.json`` (creating ``out``)."""
+    path = Path(out) / DIAGNOSTICS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        json.dumps(nan_to_none(record), indent=1, sort_keys=True, allow_nan=False) + "\n"
+    )
+    return path

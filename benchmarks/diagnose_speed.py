@@ -1,0 +1,87 @@
+"""Teacher-forced diagnostics throughput against plain prefill, side by side in one run.
+
+Replays base-model trajectories (``--trajectories``: suite folders or .jsonl files) with
+:func:`acbench_env.experiments.diagnose.diagnose` against ``--variants`` compressed models
+(default: four, the issue's GPTQ/AWQ/Wanda/magnitude count; copies of the base when no
+folders are given, which costs the same compute), then times the transformers backend's
+plain prefill (one forward pass, last-position logits only, the same batches) of the base
+model over the same inputs. Both rates count the input tokens of every replayed output
+(prompt + output) per model pass:
+
+- diagnose: ``variants * tokens / wall`` (the wall time includes the base pass, run once per
+  batch and shared by all variants, and the KL / rank computation);
+- prefill: ``tokens / wall`` of one model.
+
+    python benchmarks/diagnose_speed.py --trajectories base.jsonl [--compressed A B ...]
+
+prints ``ratio diagnose/prefill=<x>`` (the target is >= 0.7).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+
+from acbench_env.agents.backends.transformers_backend import TransformersBackend
+from acbench_env.experiments.diagnose import (
+    _batches,
+    _inputs,
+    diagnose,
+    load_trajectories,
+    replay_items,
+)
+
+
+@torch.inference_mode()
+def prefill_seconds(model, items, batches, pad: int) -> float:
+    t0 = time.perf_counter()
+    for batch in batches:
+        chunk = [items[i] for i in batch]
+        ids, mask, _ = _inputs(chunk, pad, next(model.parameters()).device)
+        pos = (mask.cumsum(dim=1) - 1).clamp(min=0)
+        model(input_ids=ids, attention_mask=mask, position_ids=pos, logits_to_keep=1)
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base", default="default")
+    parser.add_argument("--compressed", nargs="*", default=None)
+    parser.add_argument("--variants", type=int, default=4)
+    parser.add_argument("--trajectories", nargs="+", required=True)
+    parser.add_argument("--max-batch-tokens", type=int, default=8192)
+    args = parser.parse_args()
+    variants = args.compressed or [args.base] * args.variants
+    trajs = load_trajectories(args.trajectories)
+    labels = [f"v{i}" for i in range(len(variants))]
+    record = diagnose(
+        args.base,
+        variants,
+        trajs,
+        labels=labels,
+        max_batch_tokens=args.max_batch_tokens,
+        resamples=10,
+    )
+    backend = TransformersBackend(args.base, batch_size=1)
+    items = replay_items(trajs, backend.tokenizer)
+    batches = _batches(items, args.max_batch_tokens)
+    pad = backend.tokenizer.pad_token_id or 0
+    prefill_seconds(backend.model, items, batches[:1], pad)  # warm-up
+    prefill_s = prefill_seconds(backend.model, items, batches, pad)
+    tokens = sum(len(it.prompt_ids) + len(it.output_ids) - 1 for it in items)
+    diag_s = record["timing"]["wall_s"]
+    diag_rate = len(variants) * tokens / diag_s
+    prefill_rate = tokens / prefill_s
+    print(
+        f"outputs {len(items)}, input tokens {tokens}, scored output tokens "
+        f"{record['timing']['tokens']}, variants {len(variants)}"
+    )
+    print(f"diagnose: {diag_s:.2f} s, {diag_rate:.0f} tok/s per model pass (variants x tokens)")
+    print(f"prefill:  {prefill_s:.2f} s, {prefill_rate:.0f} tok/s (base model, same batches)")
+    print(f"ratio diagnose/prefill={diag_rate / prefill_rate:.3f}")
+
+
+if __name__ == "__main__":
+    main()
