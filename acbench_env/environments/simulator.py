@@ -27,8 +27,9 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 import numpy as np
 
-from acbench_env.core.env import StepOutcome, TextEnv
+from acbench_env.core.env import GeneratedTasks, StepOutcome, TextEnv
 from acbench_env.core.errors import ConfigError
+from acbench_env.core.validation import int_in_range
 
 TaskT = TypeVar("TaskT")
 StateT = TypeVar("StateT", bound=Hashable)
@@ -181,7 +182,7 @@ def level_config(levels: dict[str, Any], level: str, env_name: str) -> Any:
     return levels[level]
 
 
-class SimulatorEnv(TextEnv[TaskT], Generic[TaskT, StateT]):
+class SimulatorEnv(GeneratedTasks, TextEnv[TaskT], Generic[TaskT, StateT]):
     """A :class:`TextEnv` over a deterministic simulator with subgoals and progress rate.
 
     Subclasses implement :meth:`initial_state`, :meth:`goal_text`, :meth:`subgoals`,
@@ -224,14 +225,10 @@ class SimulatorEnv(TextEnv[TaskT], Generic[TaskT, StateT]):
         few_shot: int = 1,
     ) -> None:
         cfg = level_config(self.levels, level, self.sim_name)
-        if isinstance(few_shot, bool) or not isinstance(few_shot, int) or not 0 <= few_shot <= 3:
-            raise ConfigError(f"few_shot must be an int from 0 to 3, got {few_shot!r}")
+        few_shot = int_in_range("few_shot", few_shot, 0, 3)
         super().__init__(max_steps=max_steps or cfg.max_steps, render_mode=render_mode)
-        if num_tasks < 1:
-            raise ConfigError(f"num_tasks must be at least 1, got {num_tasks}")
+        self._set_generated_tasks(num_tasks, generator_seed)
         self.level = level
-        self._num_tasks = int(num_tasks)
-        self.generator_seed = int(generator_seed)
         self.few_shot = few_shot
         self._state: StateT | None = None
         self._subgoals: tuple[Subgoal[StateT], ...] = ()
@@ -241,14 +238,8 @@ class SimulatorEnv(TextEnv[TaskT], Generic[TaskT, StateT]):
         self._plans: dict[StateT, tuple[str, ...]] = {}
         self._actions_cache: dict[StateT, tuple[str, ...]] = {}
 
-    @property
-    def num_tasks(self) -> int:
-        return self._num_tasks
-
     def make_task(self, index: int) -> TaskT:
-        return self.generate(
-            index, np.random.default_rng([self.generator_seed, index, self.rng_salt])
-        )
+        return self.generate(index, self.task_rng(index, self.rng_salt))
 
     def task_id(self, task: TaskT) -> str:
         return (
@@ -376,7 +367,7 @@ class SimulatorEnv(TextEnv[TaskT], Generic[TaskT, StateT]):
 
     def _example_turns(self, index: int, turns: list[tuple[str, str]]) -> None:
         for k in range(self.few_shot):
-            rng = np.random.default_rng([self.generator_seed, index, self.rng_salt, 1 + k])
+            rng = self.task_rng(index, self.rng_salt, 1 + k)
             example = self.generate(index, rng)
             state = self.initial_state(example)
             # valid_actions directly, not the per-episode memo: it holds this episode's states.

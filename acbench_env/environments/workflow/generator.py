@@ -7,7 +7,9 @@ from typing import Any
 
 import numpy as np
 
+from acbench_env.core.env import GeneratedTasks
 from acbench_env.core.errors import ConfigError
+from acbench_env.core.validation import int_in_range
 from acbench_env.environments.workflow.base import (
     FORMAT_INSTRUCTIONS,
     WorkflowEnvBase,
@@ -378,7 +380,7 @@ def render_task(plan: Plan, rng: np.random.Generator, distractors: int = 3) -> s
     return "\n".join(lines)
 
 
-class WorkflowEnv(WorkflowEnvBase):
+class WorkflowEnv(GeneratedTasks, WorkflowEnvBase):
     """Plan the workflow graph of a generated tool-use or household task.
 
     ## Description
@@ -455,26 +457,17 @@ class WorkflowEnv(WorkflowEnvBase):
             raise ConfigError(f"level must be one of {LEVELS}, got {level!r}")
         if domain not in (*DOMAINS, "mixed"):
             raise ConfigError(f"domain must be one of {(*DOMAINS, 'mixed')}, got {domain!r}")
-        if isinstance(few_shot, bool) or not isinstance(few_shot, int) or not 0 <= few_shot <= 3:
-            raise ConfigError(f"few_shot must be an int from 0 to 3, got {few_shot!r}")
-        if isinstance(num_tasks, bool) or not isinstance(num_tasks, int) or num_tasks < 1:
-            raise ConfigError(f"num_tasks must be a positive int, got {num_tasks!r}")
+        self.few_shot = int_in_range("few_shot", few_shot, 0, 3)
+        self._set_generated_tasks(num_tasks, generator_seed)
         self.level = level
         self.domain = domain
-        self.few_shot = few_shot
-        self._num_tasks = num_tasks
-        self.generator_seed = int(generator_seed)
-
-    @property
-    def num_tasks(self) -> int:
-        return self._num_tasks
 
     def _domain_of(self, index: int) -> str:
         return DOMAINS[index % 2] if self.domain == "mixed" else self.domain
 
     def make_task(self, index: int) -> WorkflowTask:
         domain = self._domain_of(index)
-        rng = np.random.default_rng([self.generator_seed, index, 0])
+        rng = self.task_rng(index, 0)
         plan = generate_plan(rng, domain, self.level)
         task_text = render_task(plan, rng)
         unit = " (for tools: one tool call)" if domain == "tools" else ""
@@ -484,7 +477,7 @@ class WorkflowEnv(WorkflowEnvBase):
         # task, small models copy the template instead of answering.
         examples = []
         for k in range(self.few_shot):
-            ex_rng = np.random.default_rng([self.generator_seed, index, 1 + k])
+            ex_rng = self.task_rng(index, 1 + k)
             example = generate_plan(ex_rng, domain, self.level)
             prompt = (header if k == 0 else "") + render_task(example, ex_rng)
             examples.append((prompt, format_workflow(example.workflow)))
