@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from acbench_env.core.errors import ConfigError
+from acbench_env.core.validation import positive_int
 
 #: Weight quantization methods (written as compressed-tensors pack-quantized checkpoints).
 QUANT_METHODS = ("gptq", "awq", "rtn")
@@ -81,8 +82,8 @@ class CompressionConfig:
                 )
         if not 0.0 <= self.dampening < 1.0:
             raise ConfigError(f"dampening={self.dampening} is out of range; use 0 <= d < 1")
-        if self.block_size < 1 or self.awq_grid < 1:
-            raise ConfigError("block_size and awq_grid must be positive")
+        positive_int("block_size", self.block_size)
+        positive_int("awq_grid", self.awq_grid)
 
     @property
     def is_quantization(self) -> bool:

@@ -10,7 +10,7 @@ import numpy as np
 from acbench_env.core.env import StepOutcome
 from acbench_env.environments.documents import Insert, Units, place
 from acbench_env.environments.haystack import Haystack
-from acbench_env.environments.longctx import LongContextEnv, answer_recorded, check_level
+from acbench_env.environments.longctx import LeveledLongContextEnv, answer_recorded
 from acbench_env.environments.sampling import pick
 from acbench_env.scoring.text_match import exact_match, normalize_answer, token_f1
 
@@ -88,7 +88,7 @@ def facts(person: Person) -> list[str]:
     ]
 
 
-class LongDocQAEnv(LongContextEnv[DocQATask]):
+class LongDocQAEnv(LeveledLongContextEnv[DocQATask]):
     """Answer a question over a collection of long generated documents (LongBench-style).
 
     ## Description
@@ -129,37 +129,16 @@ class LongDocQAEnv(LongContextEnv[DocQATask]):
     """
 
     primary_metric = "f1"
+    default_context_length = 2048
     presets: ClassVar[dict[str, dict[str, Any]]] = {
         "easy": {"documents": 2, "two_doc": 0.0},
         "medium": {"documents": 4, "two_doc": 0.5},
         "hard": {"documents": 6, "two_doc": 1.0},
     }
 
-    def __init__(
-        self,
-        context_length: int = 2048,
-        level: str = "easy",
-        num_tasks: int = 20,
-        tokenizer: Any = "default",
-        window: int | None = None,
-        truncation: str | None = None,
-        generator_seed: int = 0,
-        render_mode: str | None = None,
-    ) -> None:
-        self.level = check_level(level)
-        super().__init__(
-            context_length=context_length,
-            tokenizer=tokenizer,
-            window=window,
-            truncation=truncation,
-            num_tasks=num_tasks,
-            generator_seed=generator_seed,
-            render_mode=render_mode,
-        )
-
     def make_task(self, index: int) -> DocQATask:
         rng = self.task_rng(index)
-        preset = self.presets[self.level]
+        preset = self.preset
         crowd = people(rng, preset["documents"])
         target = crowd[int(rng.integers(len(crowd)))]
         by_name = {p.name: p for p in crowd}

@@ -24,7 +24,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar
 
 import numpy as np
 
@@ -161,7 +161,7 @@ class LongContextEnv(GeneratedTasks, TextEnv[TaskT]):
     """Shared arguments and episode set-up of the generated long-context tasks (not
     registered; see the module docstring).
 
-    Arguments (keyword-only here; subclasses list them in their own order):
+    Arguments (subclasses list them in their own order and pass them on in this one):
     ``context_length`` (tokens of the observation in ``tokenizer``'s count; it must leave
     :data:`RESERVED_TOKENS` of the window free unless ``truncation`` is given),
     ``tokenizer`` (``"default"``, a model folder, a ``tokenizer.json`` path, a transformers
@@ -174,7 +174,6 @@ class LongContextEnv(GeneratedTasks, TextEnv[TaskT]):
 
     def __init__(
         self,
-        *,
         context_length: int,
         tokenizer: Any,
         window: int | None,
@@ -247,3 +246,41 @@ class LongContextEnv(GeneratedTasks, TextEnv[TaskT]):
         if task.truncation is not None:
             extra["truncation"] = task.truncation
         return task.observation, extra
+
+
+class LeveledLongContextEnv(LongContextEnv[TaskT]):
+    """A generated long-context task with difficulty levels (:data:`LEVELS`), each a preset
+    of settings the subclass reads (:attr:`preset`).
+
+    Arguments: ``context_length`` (default: the class's :attr:`default_context_length`),
+    ``level`` (``"easy"``, ``"medium"``, ``"hard"``), ``num_tasks`` (default 20),
+    ``tokenizer``, ``window``, ``truncation``, ``generator_seed`` (as for
+    :class:`LongContextEnv`).
+    """
+
+    #: Per-level settings, read by the subclass through :attr:`preset`.
+    presets: ClassVar[dict[str, dict[str, Any]]] = {}
+    #: ``context_length`` when the argument is not given.
+    default_context_length: ClassVar[int] = 1024
+
+    def __init__(
+        self,
+        context_length: int | None = None,
+        level: str = "easy",
+        num_tasks: int = 20,
+        tokenizer: Any = "default",
+        window: int | None = None,
+        truncation: str | None = None,
+        generator_seed: int = 0,
+        render_mode: str | None = None,
+    ) -> None:
+        self.level = check_level(level)
+        length = self.default_context_length if context_length is None else context_length
+        super().__init__(
+            length, tokenizer, window, truncation, num_tasks, generator_seed, render_mode
+        )
+
+    @property
+    def preset(self) -> dict[str, Any]:
+        """The settings of this environment's level."""
+        return self.presets[self.level]

@@ -155,13 +155,7 @@ class NeedleEnv(LongContextEnv[NeedleTask]):
     ) -> None:
         checked = [check_depth(d) for d in (depths if depth is None else (depth,))]
         super().__init__(
-            context_length=context_length,
-            tokenizer=tokenizer,
-            window=window,
-            truncation=truncation,
-            num_tasks=num_tasks,
-            generator_seed=generator_seed,
-            render_mode=render_mode,
+            context_length, tokenizer, window, truncation, num_tasks, generator_seed, render_mode
         )
         self.depth = None if depth is None else checked[0]
         self.depths = tuple(float(d) for d in depths)

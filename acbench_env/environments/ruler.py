@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,27 @@ _VT_INTRO = (
     "question after it."
 )
 _VAR_NAME = re.compile(r"\b[A-Z]{5}\b")
+
+
+def needles_design(
+    keys: Sequence[str],
+    values: Sequence[str],
+    depths: Sequence[float],
+    question: str,
+    gold: Sequence[str],
+) -> Design:
+    """Needles hiding ``values[i]`` under ``keys[i]`` at ``depths[i]``; the oracle lists
+    ``gold`` separated by commas."""
+    inserts = tuple(Insert(needle(k, v), d) for k, v, d in zip(keys, values, depths))
+    return Design(inserts, question, tuple(gold), ", ".join(gold))
+
+
+def score_numbers(action: str, rule: Callable[[list[str]], float]) -> tuple[float, Any, str | None]:
+    """``rule`` applied to the numbers of ``action``; no number is a format failure."""
+    numbers = parse_numbers(action)
+    if not numbers:
+        return 0.0, None, "no number in the answer"
+    return rule(numbers), numbers, None
 
 
 class MultiKeyNeedleEnv(HaystackVariantEnv):
@@ -73,15 +95,11 @@ class MultiKeyNeedleEnv(HaystackVariantEnv):
         keys = distinct_keys(rng, p["needles"], p["near_miss"])
         values = distinct_numbers(rng, len(keys))
         depths = random_depths(rng, len(keys))
-        return Design(
-            inserts=tuple(Insert(needle(k, v), d) for k, v, d in zip(keys, values, depths)),
-            question=(
-                f"What is the special magic number for {keys[0]} mentioned in the document? "
-                "Answer with the number only."
-            ),
-            gold=(values[0],),
-            oracle=values[0],
+        question = (
+            f"What is the special magic number for {keys[0]} mentioned in the document? "
+            "Answer with the number only."
         )
+        return needles_design(keys, values, depths, question, (values[0],))
 
     def score(self, task: VariantTask, action: str) -> tuple[float, Any, str | None]:
         answer = parse_number(action)
@@ -138,21 +156,14 @@ class MultiValueNeedleEnv(HaystackVariantEnv):
         owners = [keys[0]] * p["values"] + keys[1:]
         depths = random_depths(rng, len(owners))
         gold = tuple(values[: p["values"]])
-        return Design(
-            inserts=tuple(Insert(needle(k, v), d) for k, v, d in zip(owners, values, depths)),
-            question=(
-                f"What are all the special magic numbers for {keys[0]} mentioned in the "
-                "document? Answer with the numbers only, separated by commas."
-            ),
-            gold=gold,
-            oracle=", ".join(gold),
+        question = (
+            f"What are all the special magic numbers for {keys[0]} mentioned in the "
+            "document? Answer with the numbers only, separated by commas."
         )
+        return needles_design(owners, values, depths, question, gold)
 
     def score(self, task: VariantTask, action: str) -> tuple[float, Any, str | None]:
-        numbers = parse_numbers(action)
-        if not numbers:
-            return 0.0, None, "no number in the answer"
-        return set_match(task.gold, numbers), numbers, None
+        return score_numbers(action, lambda numbers: set_match(task.gold, numbers))
 
 
 class MultiQueryNeedleEnv(HaystackVariantEnv):
@@ -205,21 +216,14 @@ class MultiQueryNeedleEnv(HaystackVariantEnv):
         names = [keys[i] for i in queried]
         listed = ", ".join(names[:-1]) + f" and {names[-1]}"
         gold = tuple(values[i] for i in queried)
-        return Design(
-            inserts=tuple(Insert(needle(k, v), d) for k, v, d in zip(keys, values, depths)),
-            question=(
-                f"What are the special magic numbers for {listed} mentioned in the document? "
-                "Answer with the numbers only, in this order, separated by commas."
-            ),
-            gold=gold,
-            oracle=", ".join(gold),
+        question = (
+            f"What are the special magic numbers for {listed} mentioned in the document? "
+            "Answer with the numbers only, in this order, separated by commas."
         )
+        return needles_design(keys, values, depths, question, gold)
 
     def score(self, task: VariantTask, action: str) -> tuple[float, Any, str | None]:
-        numbers = parse_numbers(action)
-        if not numbers:
-            return 0.0, None, "no number in the answer"
-        return positional_match(task.gold, numbers), numbers, None
+        return score_numbers(action, lambda numbers: positional_match(task.gold, numbers))
 
 
 def variable_names(rng: np.random.Generator, count: int) -> list[str]:

@@ -18,7 +18,7 @@ import numpy as np
 
 from acbench_env.core.env import StepOutcome
 from acbench_env.environments.documents import Insert
-from acbench_env.environments.longctx import LongContextEnv, answer_recorded, check_level
+from acbench_env.environments.longctx import LeveledLongContextEnv, answer_recorded
 
 NEEDLE_INTRO = (
     "Below is a long document. Hidden in it are special magic numbers, each for a key. "
@@ -50,40 +50,12 @@ class VariantTask:
     truncation: dict[str, Any] | None = None
 
 
-class HaystackVariantEnv(LongContextEnv[VariantTask]):
+class HaystackVariantEnv(LeveledLongContextEnv[VariantTask]):
     """Shared arguments and episode logic of the RULER-style variants (not registered): a
     subclass states what a task hides and asks (:meth:`design`) and how an answer scores
-    (:meth:`score`), per difficulty level (:attr:`presets`)."""
+    (:meth:`score`), per difficulty level (:attr:`presets`, read through :attr:`preset`)."""
 
-    #: Per-level settings, read by :meth:`design`.
-    presets: ClassVar[dict[str, dict[str, Any]]] = {}
     id_prefix: ClassVar[str] = "variant"
-
-    def __init__(
-        self,
-        context_length: int = 1024,
-        level: str = "easy",
-        num_tasks: int = 20,
-        tokenizer: Any = "default",
-        window: int | None = None,
-        truncation: str | None = None,
-        generator_seed: int = 0,
-        render_mode: str | None = None,
-    ) -> None:
-        self.level = check_level(level)
-        super().__init__(
-            context_length=context_length,
-            tokenizer=tokenizer,
-            window=window,
-            truncation=truncation,
-            num_tasks=num_tasks,
-            generator_seed=generator_seed,
-            render_mode=render_mode,
-        )
-
-    @property
-    def preset(self) -> dict[str, Any]:
-        return self.presets[self.level]
 
     @abstractmethod
     def design(self, rng: np.random.Generator) -> Design:
