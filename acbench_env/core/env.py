@@ -270,5 +270,6 @@ class GeneratedTasks:
         return self._num_tasks
 
     def task_rng(self, *stream: int) -> np.random.Generator:
-        """The RNG of the generated stream ``stream`` (see :func:`~acbench_env.core.seeds.task_rng`)."""
+        """The RNG of the generated stream ``stream`` (see
+        :func:`~acbench_env.core.seeds.task_rng`)."""
         return task_rng(self.generator_seed, *stream)
