@@ -17,6 +17,7 @@ from acbench_env.core.errors import (
     ConfigError,
     MissingDependencyError,
 )
+from acbench_env.core.validation import positive_int
 
 logger = logging.getLogger("acbench_env.cli")
 
@@ -226,8 +227,7 @@ def cmd_check_determinism(args: argparse.Namespace) -> int:
     ids = args.env or env_ids()
     for env_id in ids:
         check_env_id(env_id)
-    if args.episodes < 1:
-        raise ConfigError(f"--episodes must be at least 1, got {args.episodes}")
+    positive_int("--episodes", args.episodes)
     agents = AGENTS if args.agent == "all" else (args.agent,)
     env_kwargs = _parse_env_args(args.env_arg)
     results = [
@@ -285,8 +285,7 @@ def cmd_needle_grid(args: argparse.Namespace) -> int:
     lengths = _csv(args.lengths, int)
     depths = _csv(args.depths, float)
     env_kwargs = _parse_env_args(args.env_arg)
-    if args.episodes < 1:
-        raise ConfigError(f"--episodes must be at least 1, got {args.episodes}")
+    positive_int("--episodes", args.episodes)
     check_cells(lengths, depths, args.truncation, env_kwargs)  # before the model loads
     agent = _make_agent(args)
     grid = run_needle_grid(

@@ -9,6 +9,7 @@ from acbench_env.agents.base import AgentInput, AgentReply, BaseAgent
 from acbench_env.core.errors import ConfigError
 from acbench_env.core.protocols import Backend, GenerationRequest
 from acbench_env.core.types import Message, ModelInfo
+from acbench_env.core.validation import positive_int
 
 #: Generation budget when neither the agent nor the environment sets one.
 DEFAULT_ANSWER_TOKENS = 64
@@ -39,8 +40,8 @@ class LLMPolicyAgent(BaseAgent):
         record_tokens: bool = False,
     ) -> None:
         super().__init__()
-        if max_new_tokens is not None and max_new_tokens < 1:
-            raise ConfigError(f"max_new_tokens must be at least 1, got {max_new_tokens}")
+        if max_new_tokens is not None:
+            positive_int("max_new_tokens", max_new_tokens)
         if temperature < 0:
             raise ConfigError(f"temperature must be >= 0, got {temperature}")
         if not 0 < top_p <= 1:

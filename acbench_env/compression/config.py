@@ -13,6 +13,7 @@ from acbench_env.compression.methods import (
     method_names,
 )
 from acbench_env.core.errors import ConfigError
+from acbench_env.core.validation import positive_int
 
 #: Weight quantization methods (written as compressed-tensors pack-quantized checkpoints).
 QUANT_METHODS = method_names("quant")
@@ -91,8 +92,8 @@ class CompressionConfig:
                 )
         if not 0.0 <= self.dampening < 1.0:
             raise ConfigError(f"dampening={self.dampening} is out of range; use 0 <= d < 1")
-        if self.block_size < 1 or self.awq_grid < 1:
-            raise ConfigError("block_size and awq_grid must be positive")
+        positive_int("block_size", self.block_size)
+        positive_int("awq_grid", self.awq_grid)
 
     @property
     def spec(self) -> Method:

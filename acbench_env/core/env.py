@@ -7,7 +7,9 @@ parsed action itself, so that format failures are measured rather than hidden: a
 action never raises, it yields an error observation and ``info["parse_error"]``.
 
 Subclasses implement :meth:`make_task`, :meth:`start`, :meth:`apply` and
-:meth:`oracle_action`, and set :attr:`capability`.
+:meth:`oracle_action`, and set :attr:`capability`. Environments that generate their tasks
+(rather than read them from files) also mix in :class:`GeneratedTasks`: ``num_tasks`` and
+``generator_seed`` arguments, and one seeded RNG stream per task.
 
 Solved examples (few-shot) are not pasted into the first observation: an environment that
 shows them implements :meth:`TextEnv.examples`, and ``reset`` returns them as chat turns in
@@ -26,10 +28,13 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 
 import gymnasium
+import numpy as np
 
 from acbench_env.core.errors import ConfigError
+from acbench_env.core.seeds import task_rng
 from acbench_env.core.spaces import TextSpace
 from acbench_env.core.types import Message
+from acbench_env.core.validation import int_at_least, positive_int
 
 TaskT = TypeVar("TaskT")
 
@@ -92,8 +97,7 @@ class TextEnv(gymnasium.Env[str, str], Generic[TaskT]):
         render_mode: str | None = None,
         max_observation_chars: int = 2_000_000,
     ) -> None:
-        if max_steps < 1:
-            raise ConfigError(f"max_steps must be at least 1, got {max_steps}")
+        max_steps = positive_int("max_steps", max_steps)
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ConfigError(
                 f"render_mode {render_mode!r} is not supported; use one of "
@@ -239,3 +243,33 @@ class TextEnv(gymnasium.Env[str, str], Generic[TaskT]):
             "capability": self.capability,
             "step": self._steps,
         }
+
+
+class GeneratedTasks:
+    """Mixin of text environments whose tasks are generated from a seed.
+
+    Put it before the :class:`TextEnv` base (``class MyEnv(GeneratedTasks, TextEnv[Task])``)
+    and call :meth:`_set_generated_tasks` in ``__init__``; it provides ``num_tasks``.
+    Task ``i`` must be a pure function of ``i`` and the arguments: draw it from
+    ``self.task_rng(..., i, ...)`` (a fixed tuple of ints naming the stream, e.g. the task
+    index, then ``1 + k`` for few-shot example ``k``), never from the reset seed.
+    """
+
+    _num_tasks: int
+    #: Picks the family of generated tasks (``generator_seed`` argument, default 0).
+    generator_seed: int
+
+    def _set_generated_tasks(self, num_tasks: Any, generator_seed: Any) -> None:
+        """Check and store ``num_tasks`` (a positive int) and ``generator_seed`` (an int
+        >= 0)."""
+        self._num_tasks = positive_int("num_tasks", num_tasks)
+        self.generator_seed = int_at_least("generator_seed", generator_seed, 0)
+
+    @property
+    def num_tasks(self) -> int:
+        return self._num_tasks
+
+    def task_rng(self, *stream: int) -> np.random.Generator:
+        """The RNG of the generated stream ``stream`` (see
+        :func:`~acbench_env.core.seeds.task_rng`)."""
+        return task_rng(self.generator_seed, *stream)

@@ -8,6 +8,7 @@ from typing import Any
 
 from acbench_env.core.env import StepOutcome, TextEnv
 from acbench_env.core.errors import ConfigError
+from acbench_env.core.validation import positive_int
 from acbench_env.tools.bfcl import (
     BFCL_CATEGORIES,
     BFCLItem,
@@ -165,8 +166,7 @@ class BFCLEnv(TextEnv[BFCLItem]):
         for c in cats:
             items.extend(load_bfcl(root, c))
         if max_tasks is not None:
-            if max_tasks < 1:
-                raise ConfigError(f"max_tasks must be at least 1, got {max_tasks}")
+            max_tasks = positive_int("max_tasks", max_tasks)
             items = items[:max_tasks]
         if not items:
             raise ConfigError(f"no BFCL items in {root} for category {category!r}")

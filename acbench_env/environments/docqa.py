@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from acbench_env.core.env import StepOutcome, TextEnv
-from acbench_env.core.errors import ConfigError
-from acbench_env.environments import longctx
-from acbench_env.environments.longctx import Haystack, Insert, Units
+from acbench_env.core.env import StepOutcome
+from acbench_env.environments.documents import Insert, Units, place
+from acbench_env.environments.haystack import Haystack
+from acbench_env.environments.longctx import LeveledLongContextEnv, answer_recorded
+from acbench_env.environments.sampling import pick
 from acbench_env.scoring.text_match import exact_match, normalize_answer, token_f1
 
 _FIRST_NAMES = (
@@ -70,12 +71,9 @@ def people(rng: np.random.Generator, count: int) -> list[Person]:
     """``count`` people with distinct names, towns and professions; each one's mentor is
     another person of the collection."""
 
-    def pick(items: tuple[str, ...]) -> str:
-        return items[int(rng.integers(len(items)))]
-
-    names = _distinct(rng, count, lambda: f"{pick(_FIRST_NAMES)} {pick(_SURNAMES)}")
-    towns = _distinct(rng, count, lambda: pick(_TOWN_HEADS) + pick(_TOWN_TAILS))
-    professions = _distinct(rng, count, lambda: pick(_PROFESSIONS))
+    names = _distinct(rng, count, lambda: f"{pick(rng, _FIRST_NAMES)} {pick(rng, _SURNAMES)}")
+    towns = _distinct(rng, count, lambda: pick(rng, _TOWN_HEADS) + pick(rng, _TOWN_TAILS))
+    professions = _distinct(rng, count, lambda: pick(rng, _PROFESSIONS))
     shift = 1 + int(rng.integers(count - 1)) if count > 1 else 0
     return [
         Person(names[i], towns[i], professions[i], names[(i + shift) % count]) for i in range(count)
@@ -90,7 +88,7 @@ def facts(person: Person) -> list[str]:
     ]
 
 
-class LongDocQAEnv(TextEnv[DocQATask]):
+class LongDocQAEnv(LeveledLongContextEnv[DocQATask]):
     """Answer a question over a collection of long generated documents (LongBench-style).
 
     ## Description
@@ -130,42 +128,17 @@ class LongDocQAEnv(TextEnv[DocQATask]):
     v0: initial version.
     """
 
-    capability = "long_context"
     primary_metric = "f1"
-    presets: dict[str, dict[str, Any]] = {
+    default_context_length = 2048
+    presets: ClassVar[dict[str, dict[str, Any]]] = {
         "easy": {"documents": 2, "two_doc": 0.0},
         "medium": {"documents": 4, "two_doc": 0.5},
         "hard": {"documents": 6, "two_doc": 1.0},
     }
 
-    def __init__(
-        self,
-        context_length: int = 2048,
-        level: str = "easy",
-        num_tasks: int = 20,
-        tokenizer: Any = "default",
-        window: int | None = None,
-        truncation: str | None = None,
-        generator_seed: int = 0,
-        render_mode: str | None = None,
-    ) -> None:
-        super().__init__(max_steps=1, render_mode=render_mode)
-        self.level = longctx.check_level(level)
-        if isinstance(num_tasks, bool) or not isinstance(num_tasks, int) or num_tasks < 1:
-            raise ConfigError(f"num_tasks must be a positive int, got {num_tasks!r}")
-        length = longctx.setup_length(context_length, tokenizer, window, truncation)
-        self.counter, self.window, self.limit = length.counter, length.window, length.limit
-        self.truncation, self.context_length = truncation, context_length
-        self._num_tasks = num_tasks
-        self.generator_seed = int(generator_seed)
-
-    @property
-    def num_tasks(self) -> int:
-        return self._num_tasks
-
     def make_task(self, index: int) -> DocQATask:
-        rng = np.random.default_rng([self.generator_seed, index])
-        preset = self.presets[self.level]
+        rng = self.task_rng(index)
+        preset = self.preset
         crowd = people(rng, preset["documents"])
         target = crowd[int(rng.integers(len(crowd)))]
         by_name = {p.name: p for p in crowd}
@@ -190,21 +163,17 @@ class LongDocQAEnv(TextEnv[DocQATask]):
             units: list[str] = []
             depths: list[float] = []
             for k, (p, hay, ins) in enumerate(zip(crowd, hays, inserts)):
-                placed, ds = longctx.place(hay, n, ins)
+                placed, ds = place(hay, n, ins)
                 units.append(f"\n\n[Document {k + 1}: {p.name}]\n")
                 units.extend(placed)
                 depths.extend(ds)
             return Units(prefix, tuple(units), suffix), depths
 
-        doc = longctx.fit_document(
+        doc = self.fit_sections(
             rng,
-            self.counter,
-            self.context_length,
             compose,
             sections=len(crowd),
             inserts=[i.text for group in inserts for i in group],
-            limit=self.limit,
-            truncation=self.truncation,
         )
         return DocQATask(
             index=index,
@@ -214,46 +183,31 @@ class LongDocQAEnv(TextEnv[DocQATask]):
             answers=(answer,),
             hops=hops,
             documents=len(crowd),
-            truncation=None if doc.truncation is None else doc.truncation.as_info(),
+            truncation=doc.truncation_info,
         )
 
     def task_id(self, task: DocQATask) -> str:
         return f"docqa-{self.level}-{self.context_length}-{task.index}"
 
-    def start(self, task: DocQATask) -> tuple[str, dict[str, Any]]:
-        extra: dict[str, Any] = {
-            "context_tokens": task.context_tokens,
-            "documents": task.documents,
-            "hops": task.hops,
-            "level": self.level,
-            "tokenizer": self.counter.name,
-        }
-        if task.truncation is not None:
-            extra["truncation"] = task.truncation
-        return task.observation, extra
+    def task_info(self, task: DocQATask) -> dict[str, Any]:
+        return {"documents": task.documents, "hops": task.hops, "level": self.level}
 
     def apply(self, task: DocQATask, action: str) -> StepOutcome:
         # Small models often answer in a sentence: score the first line only.
         first_line = action.strip().split("\n", 1)[0] if action.strip() else ""
         if not normalize_answer(first_line):
-            return StepOutcome(
-                observation="Answer recorded.",
-                reward=0.0,
-                terminated=True,
-                score=0.0,
+            return answer_recorded(
+                0.0,
                 success=False,
-                parse_error="empty answer",
+                error="empty answer",
                 info={"gold": list(task.answers), "exact_match": 0.0, "hops": task.hops},
             )
         f1 = token_f1(first_line, task.answers)
         em = exact_match(first_line, task.answers)
-        return StepOutcome(
-            observation="Answer recorded.",
-            reward=f1,
-            terminated=True,
-            score=f1,
+        return answer_recorded(
+            f1,
             success=em == 1.0,
-            parsed_action=first_line,
+            parsed=first_line,
             info={"gold": list(task.answers), "exact_match": em, "hops": task.hops},
         )
 

@@ -9,8 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from acbench_env.core.env import StepOutcome, TextEnv
+from acbench_env.core.env import GeneratedTasks, StepOutcome, TextEnv
 from acbench_env.core.errors import ConfigError
+from acbench_env.core.validation import int_in_range
 from acbench_env.environments.sampling import shuffle
 from acbench_env.environments.tool_domains import TEMPLATES, Answer, ToolTemplate
 from acbench_env.tools.bfcl import answer_outcome, oracle_calls
@@ -130,7 +131,7 @@ def render(task: FunctionCallTask) -> str:
     return render_request(task.functions, task.request)
 
 
-class FunctionCallEnv(TextEnv[FunctionCallTask]):
+class FunctionCallEnv(GeneratedTasks, TextEnv[FunctionCallTask]):
     """Call the right tools with the right arguments, or none when no tool fits.
 
     ## Description
@@ -219,32 +220,25 @@ class FunctionCallEnv(TextEnv[FunctionCallTask]):
             raise ConfigError(
                 f"categories must be a non-empty subset of {CATEGORIES}, got {list(cats)}"
             )
-        if few_shot is not None and not 0 <= int(few_shot) <= 8:
-            raise ConfigError(f"few_shot must be between 0 and 8, got {few_shot!r}")
-        if num_tasks < 1:
-            raise ConfigError(f"num_tasks must be at least 1, got {num_tasks}")
+        if few_shot is not None:
+            few_shot = int_in_range("few_shot", few_shot, 0, 8)
+        self._set_generated_tasks(num_tasks, generator_seed)
         self.difficulty = int(difficulty)
         self.categories = cats
-        self.few_shot = LEVELS[self.difficulty]["few_shot"] if few_shot is None else int(few_shot)
-        self._num_tasks = int(num_tasks)
-        self.generator_seed = int(generator_seed)
+        self.few_shot = LEVELS[self.difficulty]["few_shot"] if few_shot is None else few_shot
         self._tools = {t.name: _tool(t) for t in TEMPLATES}
         self._sandbox: Sandbox | None = None
 
-    @property
-    def num_tasks(self) -> int:
-        return self._num_tasks
-
     def make_task(self, index: int) -> FunctionCallTask:
         level = LEVELS[self.difficulty]
-        rng = np.random.default_rng([self.generator_seed, self.difficulty, index])
+        rng = self.task_rng(self.difficulty, index)
         category = self.categories[index % len(self.categories)]
         request, offered, gt, domains = generate(
             rng, category, level["distractors"], bool(level["mixed_parallel"])
         )
         functions = tuple(_spec(t) for t in shuffle(rng, offered))
         examples = []
-        ex_rng = np.random.default_rng([self.generator_seed, self.difficulty, index, 1])
+        ex_rng = self.task_rng(self.difficulty, index, 1)
         used = frozenset(t.domain for t in offered) | frozenset(domains)
         # Example categories are drawn independently of the task's (distinct while they
         # last), so the examples show the formats without revealing the task's category.

@@ -2,10 +2,13 @@
 
 Every sentence is assembled from the word lists below with the caller's RNG, so a
 haystack is a pure function of the seed. The text holds no digits, so a number in a model's
-answer can only come from a needle.
+answer can only come from a needle. :class:`Haystack` is such text as words, with the word
+index at which each sentence starts (where inserted sentences may go).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -179,3 +182,23 @@ def sentences(rng: np.random.Generator, min_words: int) -> list[str]:
         out.append(s)
         words += s.count(" ") + 1
     return out
+
+
+@dataclass(frozen=True)
+class Haystack:
+    """Filler words and the word index at which each sentence starts."""
+
+    words: tuple[str, ...]
+    starts: tuple[int, ...]
+
+    @classmethod
+    def generate(cls, rng: np.random.Generator, min_words: int) -> Haystack:
+        words: list[str] = []
+        starts: list[int] = []
+        for s in sentences(rng, min_words):
+            starts.append(len(words))
+            words.extend(s.split(" "))
+        return cls(tuple(words), tuple(starts))
+
+    def __len__(self) -> int:
+        return len(self.words)

@@ -7,9 +7,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from acbench_env.core.errors import ConfigError
-from acbench_env.environments.simulator import (
+from acbench_env.environments.simulator import SimulatorEnv
+from acbench_env.environments.statemachine import (
     ParsedCommand,
-    SimulatorEnv,
     Subgoal,
     Transition,
 )

@@ -1,17 +1,22 @@
-"""Shared machinery of the long-context environments: documents of an exact token length.
+"""The base of generated long-context tasks: lengths in the target model's tokens, capped
+at its window, never silently truncated.
 
-Every long-context environment builds its observation the same way: seeded haystack prose
-(:mod:`acbench_env.environments.haystack`) with some sentences (needles, assignments,
-facts) inserted at chosen depths, a fixed text before it and a question after it. The
-number of haystack words is fitted by binary search on the *target tokenizer's* count so
-that the observation is as close as possible to ``context_length`` tokens without
-exceeding it.
+A long-context environment (``acbench/Needle-v0``, the RULER-style variants, LongDocQA)
+shows one generated document of ``context_length`` tokens *of the target model's
+tokenizer* and asks a question about it. :class:`LongContextEnv` owns what they share:
+checking the length and the truncation policy before anything is loaded, loading the
+tokenizer that counts (:func:`load_counter`), refusing a length that does not fit the
+model's window (:func:`check_context_length`) unless the caller opts in to a truncation
+policy (:data:`TRUNCATION_POLICIES`, the cut then recorded in ``info["truncation"]``),
+fitting documents to the length (:meth:`LongContextEnv.fit_haystack`,
+:meth:`LongContextEnv.fit_sections`, built on :mod:`acbench_env.environments.documents`),
+the seeded task stream (:class:`~acbench_env.core.env.GeneratedTasks`), one answer per
+episode, and the ``info`` of ``reset`` (``context_tokens``, ``tokenizer``, ``truncation``,
+plus what :meth:`LongContextEnv.task_info` adds).
 
-A length that does not fit the model's window is an error (:func:`check_context_length`)
-unless the caller opts in to a truncation policy (:data:`TRUNCATION_POLICIES`): the
-document is then built at the requested length and whole words (and whole inserted
-sentences) are removed from its start (``"left"``) or its middle (``"middle"``) until it
-fits; what was removed is recorded (:class:`TruncationRecord`), never hidden.
+A subclass sets ``primary_metric``, writes ``make_task`` (drawing from
+``self.task_rng(index)`` and fitting with the methods above), ``task_id``, ``apply`` and
+``oracle_action``.
 """
 
 from __future__ import annotations
@@ -19,14 +24,17 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar, Protocol, TypeVar
 
 import numpy as np
 
+from acbench_env.core.env import GeneratedTasks, StepOutcome, TextEnv
 from acbench_env.core.errors import ConfigError, ContextLengthError
 from acbench_env.core.models import TokenCounter
-from acbench_env.environments import haystack
+from acbench_env.core.validation import fraction, positive_int
+from acbench_env.environments import documents
+from acbench_env.environments.documents import FittedDocument, Insert, Units
+from acbench_env.environments.haystack import Haystack
 
 #: Tokens kept free beyond the observation for the chat template and the answer.
 RESERVED_TOKENS = 64
@@ -34,131 +42,6 @@ RESERVED_TOKENS = 64
 TRUNCATION_POLICIES = ("left", "middle")
 #: Difficulty presets shared by the long-context variants.
 LEVELS = ("easy", "medium", "hard")
-
-
-@dataclass(frozen=True)
-class Haystack:
-    """Filler words and the word index at which each sentence starts."""
-
-    words: tuple[str, ...]
-    starts: tuple[int, ...]
-
-    @classmethod
-    def generate(cls, rng: np.random.Generator, min_words: int) -> Haystack:
-        words: list[str] = []
-        starts: list[int] = []
-        for s in haystack.sentences(rng, min_words):
-            starts.append(len(words))
-            words.extend(s.split(" "))
-        return cls(tuple(words), tuple(starts))
-
-    def __len__(self) -> int:
-        return len(self.words)
-
-
-@dataclass(frozen=True)
-class Insert:
-    """A sentence to place in a haystack at ``depth`` (a fraction of its words)."""
-
-    text: str
-    depth: float
-
-
-@dataclass(frozen=True)
-class Units:
-    """A document as fixed text before and after a body of units joined by spaces.
-
-    A unit is a haystack word, an inserted sentence or a section header; truncation
-    removes whole units. ``marks[i]`` is the position of insert ``i`` among the units.
-    """
-
-    prefix: str
-    units: tuple[str, ...]
-    suffix: str
-
-    @property
-    def text(self) -> str:
-        body = " ".join(self.units).replace(" \n", "\n").replace("\n ", "\n")
-        return f"{self.prefix}{body}{self.suffix}"
-
-
-@dataclass(frozen=True)
-class TruncationRecord:
-    """How a document longer than the window was cut (recorded in ``info``)."""
-
-    policy: str
-    requested_tokens: int
-    limit_tokens: int
-    removed_units: int
-    lost_inserts: tuple[str, ...]
-
-    def as_info(self) -> dict[str, Any]:
-        return {
-            "policy": self.policy,
-            "requested_tokens": self.requested_tokens,
-            "limit_tokens": self.limit_tokens,
-            "removed_units": self.removed_units,
-            "lost_inserts": list(self.lost_inserts),
-        }
-
-
-@dataclass(frozen=True)
-class FittedDocument:
-    """An observation fitted to a token budget."""
-
-    text: str
-    context_tokens: int
-    depths: tuple[float, ...]
-    truncation: TruncationRecord | None = None
-
-
-def _nearest(boundaries: Sequence[int], target: float) -> int:
-    """The boundary nearest ``target`` (the earlier one on a tie)."""
-    return min(boundaries, key=lambda b: (abs(b - target), b))
-
-
-def place(hay: Haystack, n: int, inserts: Sequence[Insert]) -> tuple[list[str], list[float]]:
-    """The first ``n`` haystack words with each insert at the sentence boundary nearest its
-    depth (inserts at the same boundary keep their order); also each insert's actual depth."""
-    boundaries = [b for b in hay.starts if b <= n] + [n]
-    positions = [_nearest(boundaries, ins.depth * n) for ins in inserts]
-    order = sorted(range(len(inserts)), key=lambda i: (positions[i], i))
-    units: list[str] = []
-    cursor = 0
-    for i in order:
-        units.extend(hay.words[cursor : positions[i]])
-        units.append(inserts[i].text)
-        cursor = positions[i]
-    units.extend(hay.words[cursor:n])
-    return units, [(p / n if n else 0.0) for p in positions]
-
-
-@dataclass(frozen=True)
-class LengthSetup:
-    """The checked length arguments of a long-context env and the tokenizer that counts."""
-
-    context_length: int
-    counter: TokenCounter
-    window: int | None
-    limit: int | None
-    truncation: str | None
-
-
-def setup_length(
-    context_length: Any, tokenizer: Any, window: int | None, truncation: str | None
-) -> LengthSetup:
-    """Validate ``context_length`` (before loading anything), load the tokenizer, and check the
-    length against the window (``window`` overrides the tokenizer's own)."""
-    if (
-        isinstance(context_length, bool)
-        or not isinstance(context_length, int)
-        or context_length < 1
-    ):
-        raise ConfigError(f"context_length must be a positive int, got {context_length!r}")
-    counter = load_counter(tokenizer)
-    window = window if window is not None else counter.window
-    limit = check_context_length(context_length, window, counter.name, truncation)
-    return LengthSetup(context_length, counter, window, limit, truncation)
 
 
 def check_context_length(
@@ -174,10 +57,7 @@ def check_context_length(
     returned limit is the window's usable part (the document is cut to it); ``None`` means
     no limit (unknown window, or the length fits).
     """
-    if isinstance(context_length, bool) or not isinstance(context_length, int):
-        raise ConfigError(f"context_length must be a positive int, got {context_length!r}")
-    if context_length < 1:
-        raise ConfigError(f"context_length must be a positive int, got {context_length!r}")
+    context_length = positive_int("context_length", context_length)
     if truncation is not None and truncation not in TRUNCATION_POLICIES:
         raise ConfigError(
             f"truncation must be None (refuse lengths beyond the window) or one of "
@@ -198,171 +78,14 @@ def check_context_length(
 
 def check_depth(depth: Any) -> float:
     """``depth`` as a float in [0, 1], else a :class:`ConfigError`."""
-    try:
-        value = float(depth)
-    except (TypeError, ValueError):
-        raise ConfigError(f"depth must be a fraction in [0, 1], got {depth!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise ConfigError(f"depth must be a fraction in [0, 1], got {depth!r}")
-    return value
+    return fraction("depth", depth)
 
 
 def check_level(level: Any) -> str:
+    """``level`` if it is one of :data:`LEVELS`, else a :class:`ConfigError`."""
     if level not in LEVELS:
         raise ConfigError(f"level must be one of {list(LEVELS)}, got {level!r}")
     return str(level)
-
-
-def largest_fitting(
-    counter: TokenCounter, target: int, compose: Callable[[int], str], hi: int
-) -> int:
-    """The largest ``n`` in ``[0, hi]`` with ``count(compose(n)) <= target`` (binary search).
-
-    Raises :class:`ConfigError` when even ``compose(0)`` is longer than ``target``.
-    """
-    empty = counter.count(compose(0))
-    if empty > target:
-        raise ConfigError(
-            f"context_length={target} is too short: the instructions, needle and "
-            f"question alone take {empty} tokens; use a larger context_length"
-        )
-    lo = 0  # invariant: count(compose(lo)) <= target
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if counter.count(compose(mid)) <= target:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
-
-
-def grow_haystacks(
-    rng: np.random.Generator,
-    counter: TokenCounter,
-    target: int,
-    count: int,
-    full_text: Callable[[list[Haystack]], str],
-) -> list[Haystack]:
-    """``count`` haystacks, regenerated with twice the words until ``full_text`` of them
-    reaches ``target`` tokens (so the binary search has enough words to choose from)."""
-    min_words = max(1, target // count)
-    while True:
-        hays = [Haystack.generate(rng, min_words) for _ in range(count)]
-        if counter.count(full_text(hays)) >= target:
-            return hays
-        min_words *= 2
-
-
-def truncate(counter: TokenCounter, doc: Units, limit: int, policy: str) -> tuple[Units, int]:
-    """Remove the fewest whole units from the start (``left``) or middle (``middle``) of
-    ``doc``'s body so that it fits ``limit`` tokens; returns the cut document and the
-    number of units removed."""
-
-    def cut(k: int) -> Units:
-        units = doc.units
-        if policy == "left":
-            kept = units[k:]
-        else:
-            start = (len(units) - k) // 2
-            kept = units[:start] + units[start + k :]
-        return Units(doc.prefix, kept, doc.suffix)
-
-    if counter.count(cut(len(doc.units)).text) > limit:
-        raise ContextLengthError(
-            f"the fixed text of this task alone exceeds the {limit}-token limit of the window; "
-            "use a smaller context_length"
-        )
-    lo, hi = 0, len(doc.units)  # invariant: cut(hi) fits
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if counter.count(cut(mid).text) <= limit:
-            hi = mid
-        else:
-            lo = mid + 1
-    return cut(hi), hi
-
-
-def fit_document(
-    rng: np.random.Generator,
-    counter: TokenCounter,
-    context_length: int,
-    compose: Callable[[list[Haystack], int], tuple[Units, list[float]]],
-    *,
-    sections: int = 1,
-    inserts: Sequence[str] = (),
-    limit: int | None = None,
-    truncation: str | None = None,
-) -> FittedDocument:
-    """Build the observation closest to ``context_length`` tokens without exceeding it.
-
-    ``compose(haystacks, n)`` lays out the document using the first ``n`` words of each of
-    the ``sections`` haystacks and returns it with the actual depth of each insert. With a
-    ``limit`` (the window's usable part, from :func:`check_context_length`) and a
-    ``truncation`` policy, a document longer than ``limit`` is cut and the cut recorded;
-    ``inserts`` (the inserted sentences) are checked for loss.
-    """
-    hays = grow_haystacks(
-        rng,
-        counter,
-        context_length,
-        sections,
-        lambda hs: compose(hs, min(len(h) for h in hs))[0].text,
-    )
-    hi = min(len(h) for h in hays)
-    n = largest_fitting(counter, context_length, lambda k: compose(hays, k)[0].text, hi)
-    doc, depths = compose(hays, n)
-    record = None
-    if limit is not None and counter.count(doc.text) > limit:
-        if truncation is None:
-            raise ContextLengthError(
-                f"the observation needs more than the {limit} tokens the window leaves; "
-                "use a smaller context_length or a truncation policy"
-            )
-        requested = counter.count(doc.text)
-        doc, removed = truncate(counter, doc, limit, truncation)
-        kept = set(doc.units)
-        record = TruncationRecord(
-            policy=truncation,
-            requested_tokens=requested,
-            limit_tokens=limit,
-            removed_units=removed,
-            lost_inserts=tuple(s for s in inserts if s not in kept),
-        )
-    text = doc.text
-    return FittedDocument(
-        text=text,
-        context_tokens=counter.count(text),
-        depths=tuple(round(d, 4) for d in depths),
-        truncation=record,
-    )
-
-
-def haystack_document(
-    rng: np.random.Generator,
-    counter: TokenCounter,
-    context_length: int,
-    prefix: str,
-    suffix: str,
-    inserts: Sequence[Insert],
-    *,
-    limit: int | None = None,
-    truncation: str | None = None,
-) -> FittedDocument:
-    """One haystack with ``inserts``, between ``prefix`` and ``suffix``, fitted by tokens."""
-
-    def compose(hays: list[Haystack], n: int) -> tuple[Units, list[float]]:
-        units, depths = place(hays[0], n, inserts)
-        return Units(prefix, tuple(units), suffix), depths
-
-    return fit_document(
-        rng,
-        counter,
-        context_length,
-        compose,
-        inserts=[i.text for i in inserts],
-        limit=limit,
-        truncation=truncation,
-    )
 
 
 def load_counter(tokenizer: Any) -> TokenCounter:
@@ -395,3 +118,169 @@ def _load_counter(tokenizer: Any) -> TokenCounter:
             f"cannot load the tokenizer {tokenizer!r} ({type(exc).__name__}: {exc}); pass "
             "'default', a model folder, a valid tokenizer.json, or a transformers tokenizer"
         ) from exc
+
+
+class LongContextTask(Protocol):
+    """What :class:`LongContextEnv` reads from a task: its observation and how it was fitted."""
+
+    @property
+    def observation(self) -> str: ...
+
+    @property
+    def context_tokens(self) -> int: ...
+
+    @property
+    def truncation(self) -> dict[str, Any] | None: ...
+
+
+TaskT = TypeVar("TaskT", bound=LongContextTask)
+
+
+def answer_recorded(
+    score: float,
+    *,
+    success: bool,
+    parsed: Any = None,
+    error: str | None = None,
+    info: dict[str, Any],
+) -> StepOutcome:
+    """The outcome of the one answer of a long-context episode: the reward is the score."""
+    return StepOutcome(
+        observation="Answer recorded.",
+        reward=float(score),
+        terminated=True,
+        score=float(score),
+        success=success,
+        parsed_action=parsed,
+        parse_error=error,
+        info=info,
+    )
+
+
+class LongContextEnv(GeneratedTasks, TextEnv[TaskT]):
+    """Shared arguments and episode set-up of the generated long-context tasks (not
+    registered; see the module docstring).
+
+    Arguments (subclasses list them in their own order and pass them on in this one):
+    ``context_length`` (tokens of the observation in ``tokenizer``'s count; it must leave
+    :data:`RESERVED_TOKENS` of the window free unless ``truncation`` is given),
+    ``tokenizer`` (``"default"``, a model folder, a ``tokenizer.json`` path, a transformers
+    tokenizer, or a :class:`~acbench_env.core.models.TokenCounter`), ``window`` (overrides
+    the window read from the tokenizer's model), ``truncation`` (``None``, ``"left"`` or
+    ``"middle"``), ``num_tasks``, ``generator_seed``.
+    """
+
+    capability = "long_context"
+
+    def __init__(
+        self,
+        context_length: int,
+        tokenizer: Any,
+        window: int | None,
+        truncation: str | None,
+        num_tasks: int,
+        generator_seed: int,
+        render_mode: str | None,
+    ) -> None:
+        super().__init__(max_steps=1, render_mode=render_mode)
+        self._set_generated_tasks(num_tasks, generator_seed)
+        # The length is checked before the tokenizer is loaded, the window after.
+        self.context_length = positive_int("context_length", context_length)
+        self.counter = load_counter(tokenizer)
+        self.window = window if window is not None else self.counter.window
+        self.limit = check_context_length(
+            self.context_length, self.window, self.counter.name, truncation
+        )
+        self.truncation = truncation
+
+    # ------------------------------------------------------------------ fitting
+    def fit_haystack(
+        self, rng: np.random.Generator, prefix: str, suffix: str, inserts: Sequence[Insert]
+    ) -> FittedDocument:
+        """One haystack holding ``inserts``, between ``prefix`` and ``suffix``, fitted to
+        ``context_length`` tokens (and cut to the window only under a truncation policy)."""
+        return documents.haystack_document(
+            rng,
+            self.counter,
+            self.context_length,
+            prefix,
+            suffix,
+            inserts,
+            limit=self.limit,
+            truncation=self.truncation,
+        )
+
+    def fit_sections(
+        self,
+        rng: np.random.Generator,
+        compose: Callable[[list[Haystack], int], tuple[Units, list[float]]],
+        *,
+        sections: int,
+        inserts: Sequence[str],
+    ) -> FittedDocument:
+        """A document of ``sections`` haystacks laid out by ``compose`` (see
+        :func:`~acbench_env.environments.documents.fit_document`), fitted like
+        :meth:`fit_haystack`; ``inserts`` are the inserted sentences, checked for loss."""
+        return documents.fit_document(
+            rng,
+            self.counter,
+            self.context_length,
+            compose,
+            sections=sections,
+            inserts=inserts,
+            limit=self.limit,
+            truncation=self.truncation,
+        )
+
+    # ------------------------------------------------------------------ episode
+    def task_info(self, task: TaskT) -> dict[str, Any]:
+        """What ``reset`` reports about ``task`` besides its length, tokenizer and cut."""
+        return {}
+
+    def start(self, task: TaskT) -> tuple[str, dict[str, Any]]:
+        extra: dict[str, Any] = {
+            "context_tokens": task.context_tokens,
+            **self.task_info(task),
+            "tokenizer": self.counter.name,
+        }
+        if task.truncation is not None:
+            extra["truncation"] = task.truncation
+        return task.observation, extra
+
+
+class LeveledLongContextEnv(LongContextEnv[TaskT]):
+    """A generated long-context task with difficulty levels (:data:`LEVELS`), each a preset
+    of settings the subclass reads (:attr:`preset`).
+
+    Arguments: ``context_length`` (default: the class's :attr:`default_context_length`),
+    ``level`` (``"easy"``, ``"medium"``, ``"hard"``), ``num_tasks`` (default 20),
+    ``tokenizer``, ``window``, ``truncation``, ``generator_seed`` (as for
+    :class:`LongContextEnv`).
+    """
+
+    #: Per-level settings, read by the subclass through :attr:`preset`.
+    presets: ClassVar[dict[str, dict[str, Any]]] = {}
+    #: ``context_length`` when the argument is not given.
+    default_context_length: ClassVar[int] = 1024
+
+    def __init__(
+        self,
+        context_length: int | None = None,
+        level: str = "easy",
+        num_tasks: int = 20,
+        tokenizer: Any = "default",
+        window: int | None = None,
+        truncation: str | None = None,
+        generator_seed: int = 0,
+        render_mode: str | None = None,
+    ) -> None:
+        self.level = check_level(level)
+        length = self.default_context_length if context_length is None else context_length
+        super().__init__(
+            length, tokenizer, window, truncation, num_tasks, generator_seed, render_mode
+        )
+
+    @property
+    def preset(self) -> dict[str, Any]:
+        """The settings of this environment's level."""
+        return self.presets[self.level]

@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from acbench_env.core.env import StepOutcome, TextEnv
-from acbench_env.core.errors import ConfigError
-from acbench_env.environments import longctx
+from acbench_env.core.env import GeneratedTasks, StepOutcome, TextEnv
+from acbench_env.core.validation import int_in_range
+from acbench_env.environments.longctx import check_level
 from acbench_env.scoring.text_match import normalize_answer, parse_numbers
 
 _WORDS = (
@@ -100,7 +100,7 @@ def answer_correct(question: Question, answer: str) -> bool:
     return norm == question.answer or (norm.split()[:1] == [question.answer])
 
 
-class LongGenEnv(TextEnv[LongGenTask]):
+class LongGenEnv(GeneratedTasks, TextEnv[LongGenTask]):
     """Answer many short questions in one long response; each answer is scored in place.
 
     ## Description
@@ -152,23 +152,14 @@ class LongGenEnv(TextEnv[LongGenTask]):
         render_mode: str | None = None,
     ) -> None:
         super().__init__(max_steps=1, render_mode=render_mode)
-        self.level = longctx.check_level(level)
+        self.level = check_level(level)
         count = self.presets[self.level] if questions is None else questions
-        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 200:
-            raise ConfigError(f"questions must be an int in [1, 200], got {questions!r}")
-        if isinstance(num_tasks, bool) or not isinstance(num_tasks, int) or num_tasks < 1:
-            raise ConfigError(f"num_tasks must be a positive int, got {num_tasks!r}")
-        self.questions = count
-        self.answer_tokens = 12 * count + 16
-        self._num_tasks = num_tasks
-        self.generator_seed = int(generator_seed)
-
-    @property
-    def num_tasks(self) -> int:
-        return self._num_tasks
+        self.questions = int_in_range("questions", count, 1, 200)
+        self._set_generated_tasks(num_tasks, generator_seed)
+        self.answer_tokens = 12 * self.questions + 16
 
     def make_task(self, index: int) -> LongGenTask:
-        rng = np.random.default_rng([self.generator_seed, index])
+        rng = self.task_rng(index)
         qs = tuple(
             _GENERATORS[int(rng.integers(len(_GENERATORS)))](rng) for _ in range(self.questions)
         )

@@ -2,59 +2,30 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from acbench_env.core.env import StepOutcome, TextEnv
-from acbench_env.core.errors import ConfigError
+from acbench_env.core.env import StepOutcome
 from acbench_env.core.models import TokenCounter
-from acbench_env.environments import longctx
-from acbench_env.environments.longctx import RESERVED_TOKENS
-from acbench_env.environments.sampling import pick
+from acbench_env.environments import documents
+from acbench_env.environments.documents import Insert
+from acbench_env.environments.longctx import (
+    RESERVED_TOKENS,
+    LongContextEnv,
+    answer_recorded,
+    check_depth,
+)
+from acbench_env.environments.magic import (
+    VALUE_RANGE,
+    needle,
+    normalize,
+    parse_number,
+    random_key,
+)
 
 __all__ = ["RESERVED_TOKENS", "NeedleEnv", "NeedleTask", "build_task", "normalize", "parse_number"]
-
-_KEY_FIRST = (
-    "silver",
-    "amber",
-    "cobalt",
-    "crimson",
-    "ivory",
-    "jade",
-    "scarlet",
-    "golden",
-    "violet",
-    "copper",
-    "indigo",
-    "olive",
-    "coral",
-    "slate",
-    "pearl",
-    "russet",
-)
-_KEY_SECOND = (
-    "falcon",
-    "harbor",
-    "lantern",
-    "meadow",
-    "orchid",
-    "glacier",
-    "compass",
-    "willow",
-    "beacon",
-    "thistle",
-    "canyon",
-    "sparrow",
-    "quarry",
-    "ember",
-    "tundra",
-    "marble",
-)
-_NUMBER = re.compile(r"\d(?:[\d,_]*\d)?")
 
 _INTRO = (
     "Below is a long document. Somewhere in it is a special magic number. "
@@ -75,17 +46,6 @@ class NeedleTask:
     truncation: dict[str, Any] | None = None
 
 
-def normalize(text: str) -> str:
-    """NFKC, lower case, single spaces, stripped."""
-    return " ".join(unicodedata.normalize("NFKC", text).lower().split())
-
-
-def parse_number(text: str) -> str | None:
-    """The first number in ``text`` (digit-group separators ``,``/``_`` removed), or None."""
-    match = _NUMBER.search(unicodedata.normalize("NFKC", text))
-    return None if match is None else re.sub(r"[,_]", "", match.group(0))
-
-
 def build_task(
     index: int,
     rng: np.random.Generator,
@@ -101,23 +61,22 @@ def build_task(
     The haystack is cut at the word that brings the observation closest to
     ``context_length`` tokens of ``counter`` without exceeding it; the needle sentence sits
     at the sentence boundary nearest to ``depth`` (a fraction of the document). With a
-    ``limit`` and a ``truncation`` policy (see :mod:`acbench_env.environments.longctx`), a
+    ``limit`` and a ``truncation`` policy (see :mod:`acbench_env.environments.documents`), a
     longer document is cut to ``limit`` tokens and the cut is recorded.
     """
-    key = f"{pick(rng, _KEY_FIRST)}-{pick(rng, _KEY_SECOND)}"
-    value = str(int(rng.integers(1_000_000, 10_000_000)))
-    needle = f"The special magic number for {key} is {value}."
+    key = random_key(rng)
+    value = str(int(rng.integers(*VALUE_RANGE)))
     question = (
         f"What is the special magic number for {key} mentioned in the document? "
         "Answer with the number only."
     )
-    doc = longctx.haystack_document(
+    doc = documents.haystack_document(
         rng,
         counter,
         context_length,
         f"{_INTRO}\n\n<document>\n",
         f"\n</document>\n\nQuestion: {question}",
-        [longctx.Insert(needle, depth)],
+        [Insert(needle(key, value), depth)],
         limit=limit,
         truncation=truncation,
     )
@@ -128,11 +87,11 @@ def build_task(
         depth=doc.depths[0],
         observation=doc.text,
         context_tokens=doc.context_tokens,
-        truncation=None if doc.truncation is None else doc.truncation.as_info(),
+        truncation=doc.truncation_info,
     )
 
 
-class NeedleEnv(TextEnv[NeedleTask]):
+class NeedleEnv(LongContextEnv[NeedleTask]):
     """Find one number hidden in a long, generated document.
 
     ## Description
@@ -180,7 +139,6 @@ class NeedleEnv(TextEnv[NeedleTask]):
     no truncation, behaves as before).
     """
 
-    capability = "long_context"
     primary_metric = "exact_match"
 
     def __init__(
@@ -195,25 +153,15 @@ class NeedleEnv(TextEnv[NeedleTask]):
         truncation: str | None = None,
         render_mode: str | None = None,
     ) -> None:
-        super().__init__(max_steps=1, render_mode=render_mode)
-        for d in depths if depth is None else (depth,):
-            longctx.check_depth(d)
-        if num_tasks < 1:
-            raise ConfigError(f"num_tasks must be at least 1, got {num_tasks}")
-        length = longctx.setup_length(context_length, tokenizer, window, truncation)
-        self.counter, self.window, self.limit = length.counter, length.window, length.limit
-        self.truncation, self.context_length = truncation, context_length
-        self.depth = None if depth is None else float(depth)
+        checked = [check_depth(d) for d in (depths if depth is None else (depth,))]
+        super().__init__(
+            context_length, tokenizer, window, truncation, num_tasks, generator_seed, render_mode
+        )
+        self.depth = None if depth is None else checked[0]
         self.depths = tuple(float(d) for d in depths)
-        self._num_tasks = int(num_tasks)
-        self.generator_seed = int(generator_seed)
-
-    @property
-    def num_tasks(self) -> int:
-        return self._num_tasks
 
     def make_task(self, index: int) -> NeedleTask:
-        rng = np.random.default_rng([self.generator_seed, index])
+        rng = self.task_rng(index)
         depth = (
             self.depth
             if self.depth is not None
@@ -232,27 +180,17 @@ class NeedleEnv(TextEnv[NeedleTask]):
     def task_id(self, task: NeedleTask) -> str:
         return f"needle-{self.context_length}-{task.index}"
 
-    def start(self, task: NeedleTask) -> tuple[str, dict[str, Any]]:
-        extra: dict[str, Any] = {
-            "context_tokens": task.context_tokens,
-            "depth": task.depth,
-            "tokenizer": self.counter.name,
-        }
-        if task.truncation is not None:
-            extra["truncation"] = task.truncation
-        return task.observation, extra
+    def task_info(self, task: NeedleTask) -> dict[str, Any]:
+        return {"depth": task.depth}
 
     def apply(self, task: NeedleTask, action: str) -> StepOutcome:
         answer = parse_number(action)
         correct = answer is not None and answer == task.value
-        return StepOutcome(
-            observation="Answer recorded.",
-            reward=1.0 if correct else 0.0,
-            terminated=True,
-            score=1.0 if correct else 0.0,
+        return answer_recorded(
+            1.0 if correct else 0.0,
             success=correct,
-            parsed_action=answer,
-            parse_error=None if answer is not None else "no number in the answer",
+            parsed=answer,
+            error=None if answer is not None else "no number in the answer",
             info={
                 "gold": task.value,
                 "contains": task.value in normalize(action).replace(",", ""),

@@ -5,23 +5,22 @@ from __future__ import annotations
 
 import re
 import string
-from abc import abstractmethod
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from acbench_env.core.env import StepOutcome, TextEnv
-from acbench_env.core.errors import ConfigError
-from acbench_env.environments import longctx
-from acbench_env.environments.longctx import Insert
-from acbench_env.environments.needle import _KEY_FIRST, _KEY_SECOND, parse_number
+from acbench_env.environments.documents import Insert
+from acbench_env.environments.magic import (
+    distinct_keys,
+    distinct_numbers,
+    needle,
+    parse_number,
+    random_depths,
+)
+from acbench_env.environments.variants import ARGS_DOC, Design, HaystackVariantEnv, VariantTask
 from acbench_env.scoring.text_match import parse_numbers, positional_match, set_match
 
-_NEEDLE_INTRO = (
-    "Below is a long document. Hidden in it are special magic numbers, each for a key. "
-    "Read the document and answer the question after it."
-)
 _VT_INTRO = (
     "Below is a long document. Hidden in it are variable assignments of the form "
     "'VAR NAME = value' or 'VAR NAME = VAR OTHER'. Read the document and answer the "
@@ -30,179 +29,25 @@ _VT_INTRO = (
 _VAR_NAME = re.compile(r"\b[A-Z]{5}\b")
 
 
-@dataclass(frozen=True)
-class Design:
-    """What a variant hides and asks: inserts, the question, gold answers, the oracle."""
-
-    inserts: tuple[Insert, ...]
-    question: str
-    gold: tuple[str, ...]
-    oracle: str
-    intro: str = _NEEDLE_INTRO
-
-
-@dataclass(frozen=True)
-class VariantTask:
-    """One generated task of a variant."""
-
-    index: int
-    observation: str
-    context_tokens: int
-    gold: tuple[str, ...]
-    oracle: str
-    depths: tuple[float, ...]
-    truncation: dict[str, Any] | None = None
+def needles_design(
+    keys: Sequence[str],
+    values: Sequence[str],
+    depths: Sequence[float],
+    question: str,
+    gold: Sequence[str],
+) -> Design:
+    """Needles hiding ``values[i]`` under ``keys[i]`` at ``depths[i]``; the oracle lists
+    ``gold`` separated by commas."""
+    inserts = tuple(Insert(needle(k, v), d) for k, v, d in zip(keys, values, depths))
+    return Design(inserts, question, tuple(gold), ", ".join(gold))
 
 
-def distinct_keys(rng: np.random.Generator, count: int, near_miss: bool) -> list[str]:
-    """``count`` distinct ``first-second`` keys; with ``near_miss`` every key after the
-    first shares one of its two words with the first (the query key)."""
-    if count > len(_KEY_FIRST) * len(_KEY_SECOND) or (
-        near_miss and count > len(_KEY_FIRST) + len(_KEY_SECOND) - 1
-    ):
-        raise ConfigError(f"cannot make {count} distinct keys")
-    first = (
-        _KEY_FIRST[int(rng.integers(len(_KEY_FIRST)))],
-        _KEY_SECOND[int(rng.integers(len(_KEY_SECOND)))],
-    )
-    keys = [first]
-    while len(keys) < count:
-        if near_miss and len(keys) % 2 == 1:
-            cand = (first[0], _KEY_SECOND[int(rng.integers(len(_KEY_SECOND)))])
-        elif near_miss:
-            cand = (_KEY_FIRST[int(rng.integers(len(_KEY_FIRST)))], first[1])
-        else:
-            cand = (
-                _KEY_FIRST[int(rng.integers(len(_KEY_FIRST)))],
-                _KEY_SECOND[int(rng.integers(len(_KEY_SECOND)))],
-            )
-        if cand not in keys:
-            keys.append(cand)
-    return [f"{a}-{b}" for a, b in keys]
-
-
-def distinct_numbers(rng: np.random.Generator, count: int, low: int, high: int) -> list[str]:
-    out: list[str] = []
-    while len(out) < count:
-        value = str(int(rng.integers(low, high)))
-        if value not in out:
-            out.append(value)
-    return out
-
-
-def needle(key: str, value: str) -> str:
-    return f"The special magic number for {key} is {value}."
-
-
-def random_depths(rng: np.random.Generator, count: int) -> list[float]:
-    return [float(d) for d in rng.uniform(0.0, 1.0, size=count)]
-
-
-class HaystackVariantEnv(TextEnv[VariantTask]):
-    """Shared arguments and episode logic of the RULER-style variants (not registered)."""
-
-    capability = "long_context"
-    #: Per-level settings, read by :meth:`design`.
-    presets: dict[str, dict[str, Any]] = {}
-    id_prefix = "variant"
-
-    def __init__(
-        self,
-        context_length: int = 1024,
-        level: str = "easy",
-        num_tasks: int = 20,
-        tokenizer: Any = "default",
-        window: int | None = None,
-        truncation: str | None = None,
-        generator_seed: int = 0,
-        render_mode: str | None = None,
-    ) -> None:
-        super().__init__(max_steps=1, render_mode=render_mode)
-        self.level = longctx.check_level(level)
-        if isinstance(num_tasks, bool) or not isinstance(num_tasks, int) or num_tasks < 1:
-            raise ConfigError(f"num_tasks must be a positive int, got {num_tasks!r}")
-        length = longctx.setup_length(context_length, tokenizer, window, truncation)
-        self.counter, self.window, self.limit = length.counter, length.window, length.limit
-        self.truncation, self.context_length = truncation, context_length
-        self._num_tasks = num_tasks
-        self.generator_seed = int(generator_seed)
-
-    @property
-    def preset(self) -> dict[str, Any]:
-        return self.presets[self.level]
-
-    @abstractmethod
-    def design(self, rng: np.random.Generator) -> Design:
-        """The hidden sentences, question and answers of one task."""
-
-    @abstractmethod
-    def score(self, task: VariantTask, action: str) -> tuple[float, Any, str | None]:
-        """``(score, parsed answer, parse error)`` of ``action`` (never raises)."""
-
-    @property
-    def num_tasks(self) -> int:
-        return self._num_tasks
-
-    def make_task(self, index: int) -> VariantTask:
-        rng = np.random.default_rng([self.generator_seed, index])
-        d = self.design(rng)
-        doc = longctx.haystack_document(
-            rng,
-            self.counter,
-            self.context_length,
-            f"{d.intro}\n\n<document>\n",
-            f"\n</document>\n\nQuestion: {d.question}",
-            d.inserts,
-            limit=self.limit,
-            truncation=self.truncation,
-        )
-        return VariantTask(
-            index=index,
-            observation=doc.text,
-            context_tokens=doc.context_tokens,
-            gold=d.gold,
-            oracle=d.oracle,
-            depths=doc.depths,
-            truncation=None if doc.truncation is None else doc.truncation.as_info(),
-        )
-
-    def task_id(self, task: VariantTask) -> str:
-        return f"{self.id_prefix}-{self.level}-{self.context_length}-{task.index}"
-
-    def start(self, task: VariantTask) -> tuple[str, dict[str, Any]]:
-        extra: dict[str, Any] = {
-            "context_tokens": task.context_tokens,
-            "depths": list(task.depths),
-            "level": self.level,
-            "tokenizer": self.counter.name,
-        }
-        if task.truncation is not None:
-            extra["truncation"] = task.truncation
-        return task.observation, extra
-
-    def apply(self, task: VariantTask, action: str) -> StepOutcome:
-        score, parsed, error = self.score(task, action)
-        return StepOutcome(
-            observation="Answer recorded.",
-            reward=float(score),
-            terminated=True,
-            score=float(score),
-            success=score == 1.0,
-            parsed_action=parsed,
-            parse_error=error,
-            info={"gold": list(task.gold), "context_tokens": task.context_tokens},
-        )
-
-    def oracle_action(self) -> str:
-        return self.task.oracle
-
-
-_ARGS_DOC = """``context_length`` (tokens of the observation in ``tokenizer``'s count, default 1024;
-    it must leave 64 tokens of the window free unless ``truncation`` is ``"left"`` or
-    ``"middle"``, in which case the document is cut to fit and the cut is recorded in
-    ``info["truncation"]``), ``level`` (``"easy"``, ``"medium"``, ``"hard"``), ``num_tasks``
-    (default 20), ``tokenizer``, ``window``, ``generator_seed`` (as for
-    ``acbench/Needle-v0``)."""
+def score_numbers(action: str, rule: Callable[[list[str]], float]) -> tuple[float, Any, str | None]:
+    """``rule`` applied to the numbers of ``action``; no number is a format failure."""
+    numbers = parse_numbers(action)
+    if not numbers:
+        return 0.0, None, "no number in the answer"
+    return rule(numbers), numbers, None
 
 
 class MultiKeyNeedleEnv(HaystackVariantEnv):
@@ -248,17 +93,13 @@ class MultiKeyNeedleEnv(HaystackVariantEnv):
     def design(self, rng: np.random.Generator) -> Design:
         p = self.preset
         keys = distinct_keys(rng, p["needles"], p["near_miss"])
-        values = distinct_numbers(rng, len(keys), 1_000_000, 10_000_000)
+        values = distinct_numbers(rng, len(keys))
         depths = random_depths(rng, len(keys))
-        return Design(
-            inserts=tuple(Insert(needle(k, v), d) for k, v, d in zip(keys, values, depths)),
-            question=(
-                f"What is the special magic number for {keys[0]} mentioned in the document? "
-                "Answer with the number only."
-            ),
-            gold=(values[0],),
-            oracle=values[0],
+        question = (
+            f"What is the special magic number for {keys[0]} mentioned in the document? "
+            "Answer with the number only."
         )
+        return needles_design(keys, values, depths, question, (values[0],))
 
     def score(self, task: VariantTask, action: str) -> tuple[float, Any, str | None]:
         answer = parse_number(action)
@@ -311,25 +152,18 @@ class MultiValueNeedleEnv(HaystackVariantEnv):
     def design(self, rng: np.random.Generator) -> Design:
         p = self.preset
         keys = distinct_keys(rng, 1 + p["distractors"], p["near_miss"])
-        values = distinct_numbers(rng, p["values"] + p["distractors"], 1_000_000, 10_000_000)
+        values = distinct_numbers(rng, p["values"] + p["distractors"])
         owners = [keys[0]] * p["values"] + keys[1:]
         depths = random_depths(rng, len(owners))
         gold = tuple(values[: p["values"]])
-        return Design(
-            inserts=tuple(Insert(needle(k, v), d) for k, v, d in zip(owners, values, depths)),
-            question=(
-                f"What are all the special magic numbers for {keys[0]} mentioned in the "
-                "document? Answer with the numbers only, separated by commas."
-            ),
-            gold=gold,
-            oracle=", ".join(gold),
+        question = (
+            f"What are all the special magic numbers for {keys[0]} mentioned in the "
+            "document? Answer with the numbers only, separated by commas."
         )
+        return needles_design(owners, values, depths, question, gold)
 
     def score(self, task: VariantTask, action: str) -> tuple[float, Any, str | None]:
-        numbers = parse_numbers(action)
-        if not numbers:
-            return 0.0, None, "no number in the answer"
-        return set_match(task.gold, numbers), numbers, None
+        return score_numbers(action, lambda numbers: set_match(task.gold, numbers))
 
 
 class MultiQueryNeedleEnv(HaystackVariantEnv):
@@ -376,27 +210,20 @@ class MultiQueryNeedleEnv(HaystackVariantEnv):
         p = self.preset
         count = p["queries"] + p["distractors"]
         keys = distinct_keys(rng, count, p["near_miss"])
-        values = distinct_numbers(rng, count, 1_000_000, 10_000_000)
+        values = distinct_numbers(rng, count)
         depths = random_depths(rng, count)
         queried = [int(i) for i in rng.permutation(count)[: p["queries"]]]
         names = [keys[i] for i in queried]
         listed = ", ".join(names[:-1]) + f" and {names[-1]}"
         gold = tuple(values[i] for i in queried)
-        return Design(
-            inserts=tuple(Insert(needle(k, v), d) for k, v, d in zip(keys, values, depths)),
-            question=(
-                f"What are the special magic numbers for {listed} mentioned in the document? "
-                "Answer with the numbers only, in this order, separated by commas."
-            ),
-            gold=gold,
-            oracle=", ".join(gold),
+        question = (
+            f"What are the special magic numbers for {listed} mentioned in the document? "
+            "Answer with the numbers only, in this order, separated by commas."
         )
+        return needles_design(keys, values, depths, question, gold)
 
     def score(self, task: VariantTask, action: str) -> tuple[float, Any, str | None]:
-        numbers = parse_numbers(action)
-        if not numbers:
-            return 0.0, None, "no number in the answer"
-        return positional_match(task.gold, numbers), numbers, None
+        return score_numbers(action, lambda numbers: positional_match(task.gold, numbers))
 
 
 def variable_names(rng: np.random.Generator, count: int) -> list[str]:
@@ -485,4 +312,4 @@ class VariableTrackingEnv(HaystackVariantEnv):
 
 
 for _cls in (MultiKeyNeedleEnv, MultiValueNeedleEnv, MultiQueryNeedleEnv, VariableTrackingEnv):
-    _cls.__doc__ = (_cls.__doc__ or "").replace("{args}", _ARGS_DOC)
+    _cls.__doc__ = (_cls.__doc__ or "").replace("{args}", ARGS_DOC)

@@ -9,9 +9,9 @@ from functools import cached_property
 import numpy as np
 
 from acbench_env.core.errors import ConfigError
-from acbench_env.environments.simulator import (
+from acbench_env.environments.simulator import SimulatorEnv
+from acbench_env.environments.statemachine import (
     ParsedCommand,
-    SimulatorEnv,
     Subgoal,
     Transition,
 )

@@ -31,6 +31,7 @@ import numpy as np
 from acbench_env.core.errors import ConfigError
 from acbench_env.core.suites import Suite
 from acbench_env.core.types import Message
+from acbench_env.core.validation import int_at_least, positive_int
 from acbench_env.scoring.report import nan_to_none
 from acbench_env.scoring.representation import (
     TOPK_DEFAULT,
@@ -56,8 +57,7 @@ def probe_conversations(
     from acbench_env.core.registry import make
     from acbench_env.core.seeds import episode_seeds
 
-    if count < 1:
-        raise ConfigError(f"the probe count must be at least 1, got {count}")
+    count = positive_int("the probe count", count)
     candidates = [(t.env_id, s) for t in suite.tasks for s in episode_seeds(t.episodes, suite.seed)]
     if not candidates:
         raise ConfigError(f"suite {suite.name!r} has no episodes to draw probes from")
@@ -124,8 +124,7 @@ def analyze_pair(
     ks: Sequence[int] = TOPK_DEFAULT,
 ) -> dict[str, Any]:
     """Representation metrics of two loaded transformers backends on ``probes``."""
-    if max_tokens < 2:
-        raise ConfigError(f"max_tokens must be at least 2, got {max_tokens}")
+    max_tokens = int_at_least("max_tokens", max_tokens, 2)
     token_ids = [_token_ids(base, p, max_tokens) for p in probes]
     other = [_token_ids(compressed, p, max_tokens) for p in probes]
     if token_ids != other:

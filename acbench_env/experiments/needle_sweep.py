@@ -18,6 +18,7 @@ from acbench_env.core.errors import ConfigError
 from acbench_env.core.protocols import Agent
 from acbench_env.core.registry import make
 from acbench_env.core.types import Trajectory
+from acbench_env.core.validation import fraction, positive_int
 from acbench_env.experiments.runner import run_episodes
 from acbench_env.scoring.needle_grid import NeedleGrid, grid_from_trajectories, render_heatmap
 
@@ -41,11 +42,9 @@ def check_grid_axes(lengths: Sequence[int], depths: Sequence[float]) -> None:
     if not lengths or not depths:
         raise ConfigError("a needle grid needs at least one length and one depth")
     for n in lengths:
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ConfigError(f"lengths must be positive ints (target tokens), got {n!r}")
+        positive_int("lengths (target tokens)", n)
     for d in depths:
-        if isinstance(d, bool) or not isinstance(d, (int, float)) or not 0.0 <= float(d) <= 1.0:
-            raise ConfigError(f"depths must be fractions in [0, 1], got {d!r}")
+        fraction("depths", d)
     if len(set(lengths)) != len(lengths) or len(set(depths)) != len(depths):
         raise ConfigError("lengths and depths must not repeat")
 
@@ -85,8 +84,7 @@ def run_needle_grid(
     ``acbench/Needle-v0``'s. Lengths beyond the model's window are refused before any
     episode runs unless ``truncation`` is ``"left"`` or ``"middle"``.
     """
-    if episodes_per_cell < 1:
-        raise ConfigError(f"episodes_per_cell must be at least 1, got {episodes_per_cell}")
+    positive_int("episodes_per_cell", episodes_per_cell)
     check_cells(lengths, depths, truncation, env_kwargs)
     cells = [(n, float(d)) for d in depths for n in lengths]
     out = Path(out_dir)

@@ -29,6 +29,7 @@ from acbench_env.core.protocols import Agent, AgentInput, AgentReply
 from acbench_env.core.registry import make
 from acbench_env.core.seeds import episode_seeds, request_seed
 from acbench_env.core.types import Message, StepRecord, Trajectory
+from acbench_env.core.validation import positive_int
 
 logger = logging.getLogger(__name__)
 
@@ -110,8 +111,7 @@ def run_episodes(
     ``options={"task_index": ...}`` (several seeds can share a task, as grouped rollouts do);
     the others choose their task from their seed.
     """
-    if batch_size < 1:
-        raise ConfigError(f"batch_size must be at least 1, got {batch_size}")
+    batch_size = positive_int("batch_size", batch_size)
     seeds = episode_seeds(episodes, seed)
     kwargs = dict(env_kwargs or {})
     recorded_kwargs = to_jsonable(kwargs)

@@ -33,6 +33,7 @@ from acbench_env.core.manifest import (
     write_manifest,
 )
 from acbench_env.core.suites import Suite, SuiteTask
+from acbench_env.core.validation import positive_int
 
 logger = logging.getLogger(__name__)
 
@@ -105,10 +106,8 @@ class _RepeatAgent:
 
 
 def check_suite_task(task: SuiteTask) -> None:
-    if task.episodes < 1:
-        raise ConfigError(f"{task.env_id}: episodes must be at least 1, got {task.episodes}")
-    if task.repeats < 1:
-        raise ConfigError(f"{task.env_id}: repeats must be at least 1, got {task.repeats}")
+    positive_int(f"{task.env_id}: episodes", task.episodes)
+    positive_int(f"{task.env_id}: repeats", task.repeats)
     if task.repeats > 1 and task.temperature <= 0:
         raise ConfigError(
             f"{task.env_id}: repeats={task.repeats} with greedy decoding gives identical "

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from acbench_env.core.errors import ConfigError
+from acbench_env.core.validation import fraction, positive_int
 
 #: Bootstrap defaults used in reports.
 BOOTSTRAP_RESAMPLES = 2000
@@ -101,10 +102,8 @@ def paired_bootstrap_delta(
 
     With one group this is the ordinary paired bootstrap of a mean difference.
     """
-    if not 0.0 < confidence < 1.0:
-        raise ConfigError(f"confidence must be in (0, 1), got {confidence}")
-    if resamples < 1:
-        raise ConfigError(f"resamples must be at least 1, got {resamples}")
+    fraction("confidence", confidence, include_low=False, include_high=False)
+    resamples = positive_int("resamples", resamples)
     used = [g for g in groups if g.base]
     for g in used:
         if len(g.base) != len(g.compressed):

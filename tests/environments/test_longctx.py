@@ -10,7 +10,8 @@ import pytest
 from acbench_env.core.errors import ConfigError, ContextLengthError, ModelNotFoundError
 from acbench_env.core.models import token_counter
 from acbench_env.environments import longctx
-from acbench_env.environments.longctx import Haystack, Insert
+from acbench_env.environments.documents import Insert, place
+from acbench_env.environments.haystack import Haystack
 from acbench_env.environments.needle import NeedleEnv
 
 LONG_ENVS = [
@@ -27,7 +28,7 @@ def test_place_orders_inserts_and_reports_depths() -> None:
     hay = Haystack.generate(np.random.default_rng(0), 400)
     n = len(hay)
     inserts = [Insert("<B>", 0.9), Insert("<A>", 0.1), Insert("<C>", 0.9)]
-    units, depths = longctx.place(hay, n, inserts)
+    units, depths = place(hay, n, inserts)
     assert [u for u in units if u.startswith("<")] == ["<A>", "<B>", "<C>"]  # ties keep order
     assert abs(depths[1] - 0.1) < 0.05 and abs(depths[0] - 0.9) < 0.05
     assert len(units) == n + 3

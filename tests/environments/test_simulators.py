@@ -13,7 +13,7 @@ import pytest
 
 import acbench_env  # noqa: F401
 from acbench_env.core.errors import ConfigError
-from acbench_env.environments.simulator import (
+from acbench_env.environments.statemachine import (
     bfs_plan,
     normalize_command,
     parse_command,

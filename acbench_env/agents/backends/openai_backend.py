@@ -47,6 +47,7 @@ from typing import Any
 from acbench_env.core.errors import BackendError, ConfigError
 from acbench_env.core.fingerprint import read_fingerprint
 from acbench_env.core.protocols import Completion, GenerationRequest
+from acbench_env.core.validation import int_at_least, positive_int
 
 logger = logging.getLogger(__name__)
 
@@ -88,10 +89,8 @@ class OpenAIBackend:
     ) -> None:
         if timeout <= 0:
             raise ConfigError(f"timeout must be positive, got {timeout}")
-        if max_retries < 0:
-            raise ConfigError(f"max_retries must be >= 0, got {max_retries}")
-        if concurrency < 1:
-            raise ConfigError(f"concurrency must be at least 1, got {concurrency}")
+        int_at_least("max_retries", max_retries, 0)
+        positive_int("concurrency", concurrency)
         if not base_url.startswith(("http://", "https://")):
             raise ConfigError(
                 f"base_url must start with http:// or https://, got {base_url!r} "

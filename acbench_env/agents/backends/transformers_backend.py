@@ -19,6 +19,7 @@ from acbench_env.core.errors import ConfigError, ModelNotFoundError
 from acbench_env.core.fingerprint import read_fingerprint
 from acbench_env.core.models import resolve_model
 from acbench_env.core.protocols import Completion, GenerationRequest
+from acbench_env.core.validation import positive_int
 
 logger = logging.getLogger(__name__)
 
@@ -42,8 +43,7 @@ class TransformersBackend:
         dtype: str = "float32",
         device: str | None = None,
     ) -> None:
-        if batch_size < 1:
-            raise ConfigError(f"batch_size must be at least 1, got {batch_size}")
+        positive_int("batch_size", batch_size)
         path = resolve_model(model)
         torch_dtype = getattr(torch, dtype, None)
         if not isinstance(torch_dtype, torch.dtype):

@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import numpy as np
-
 from acbench_env.core.env import StepOutcome
 from acbench_env.core.errors import ConfigError
 from acbench_env.environments.multiturn.apps import STATE_KEY, view_hash
@@ -129,7 +127,7 @@ class ToolMultiTurnEnv(AppTaskEnv[MultiTurnTask]):
 
     def make_task(self, index: int) -> MultiTurnTask:
         level = LEVELS[self.difficulty]
-        rng = np.random.default_rng([self.generator_seed, self.difficulty, index])
+        rng = self.task_rng(self.difficulty, index)
         app = self.apps[index % len(self.apps)]
         return generate_task(app, rng, level["calls"], level["distractors"], index)
 
@@ -142,7 +140,7 @@ class ToolMultiTurnEnv(AppTaskEnv[MultiTurnTask]):
         others = [a for a in APP_NAMES if a != task.app]
         pairs: list[tuple[str, str]] = []
         for k in range(self.few_shot):
-            rng = np.random.default_rng([self.generator_seed, self.difficulty, task.index, 1, k])
+            rng = self.task_rng(self.difficulty, task.index, 1, k)
             example = generate_task(
                 others[(task.index + k) % len(others)], rng, level["calls"], level["distractors"]
             )

@@ -300,7 +300,7 @@ class ToolStepsEnv(AppTaskEnv[StepTask]):
         self._set_arguments(LEVELS, difficulty, apps, few_shot, num_tasks, generator_seed)
 
     def _build(self, index: int, family: tuple[str, str | None], app: str, *extra: int) -> StepTask:
-        rng = np.random.default_rng([self.generator_seed, self.difficulty, index, *extra])
+        rng = self.task_rng(self.difficulty, index, *extra)
         return make_step_task(index, family, app, rng, LEVELS[self.difficulty])
 
     def make_task(self, index: int) -> StepTask:

@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from acbench_env.core.errors import ConfigError
+from acbench_env.core.validation import positive_int
 from acbench_env.environments.workflow.base import WorkflowEnvBase, WorkflowTask
 from acbench_env.scoring.workflow import DEFAULT_THRESHOLD, parse_workflow
 
@@ -186,8 +187,7 @@ class WorfBenchEnv(WorkflowEnvBase):
             for name in SUBSETS if subset == "all" else (subset,):
                 self._items.extend(load_worfbench_file(self._file(Path(data_dir), name), name))
         if max_tasks is not None:
-            if max_tasks < 1:
-                raise ConfigError(f"max_tasks must be at least 1, got {max_tasks}")
+            max_tasks = positive_int("max_tasks", max_tasks)
             self._items = self._items[:max_tasks]
         if few_shot >= len(self._items):
             raise ConfigError(
