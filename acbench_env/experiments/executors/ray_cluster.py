@@ -310,6 +310,12 @@ class RayExecutor:
             # drops the episodes that came back already.
             left = sum(len(sink.remaining(c)) for c in unit.cells)
             if not left:
+                logger.warning(
+                    "replica %d of %s lost (%s); its unit had finished",
+                    rep.key,
+                    rep.label,
+                    _short(exc),
+                )
                 return
             retry = replace(unit, attempt=unit.attempt + 1)
             if retry.attempt > self.max_retries:
