@@ -103,6 +103,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     episode_seeds(args.episodes, args.seed)
     out = Path(args.out)
     read_trajectories(out)  # a corrupt or unreadable file fails here, before the model loads
+    if args.executor == "ray":
+        return _run_on_ray(args, env_kwargs, out)
     agent = _make_agent(args)
     if args.parquet and importlib.util.find_spec("pyarrow") is None:
         raise MissingDependencyError("pyarrow", "rl", "--parquet")
@@ -144,6 +146,45 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"{rows} steps -> {args.parquet}")
     print(format_table(summarize(result.trajectories)))
     _print_tool_tables(result.trajectories)
+    return 0
+
+
+def _run_on_ray(args: argparse.Namespace, env_kwargs: dict[str, Any], out: Path) -> int:
+    """``acbench run --executor ray``: the episodes in units on model replicas."""
+    from acbench_env.core.jsonl import read_trajectories
+    from acbench_env.core.manifest import ModelEntry
+    from acbench_env.core.models import resolve_model
+    from acbench_env.experiments.executors.base import PolicyAgentFactory, run_sharded
+    from acbench_env.scoring import format_table, summarize
+
+    if args.agent != "llm" or args.backend not in ("transformers", "vllm"):
+        raise ConfigError("--executor ray runs --agent llm with --backend transformers or vllm")
+    resolve_model(args.model)  # a bad path fails here
+    factory = PolicyAgentFactory(
+        args.backend,
+        {"batch_size": args.batch_size},
+        {
+            "max_new_tokens": args.max_new_tokens,
+            "temperature": args.temperature,
+            "system_prompt": args.system_prompt,
+            "record_tokens": args.record_tokens,
+        },
+    )
+    new, resumed = run_sharded(
+        _executor(args, out.parent / "logs"),
+        args.env,
+        factory,
+        ModelEntry("model", args.model, args.backend),
+        episodes=args.episodes,
+        seed=args.seed,
+        out=out,
+        env_kwargs=env_kwargs,
+        batch_size=args.batch_size,
+        progress=not args.no_progress and sys.stderr.isatty(),
+    )
+    trajs = [t for t in read_trajectories(out) if t.env_id == args.env]
+    print(f"{len(trajs)} episodes of {args.env} ({new} run now, {resumed} resumed) -> {out}")
+    print(format_table(summarize(trajs)))
     return 0
 
 
@@ -343,6 +384,9 @@ def cmd_suite(args: argparse.Namespace) -> int:
             progress=not args.no_progress and sys.stderr.isatty(),
             model_entries=entries,
             order=args.order,
+            executor=_executor(args, Path(args.out) / "logs"),
+            progress_detail=args.verbose > 0,
+            quiet_logs=args.verbose == 0,
         )
     except KeyboardInterrupt:
         print(
@@ -506,6 +550,39 @@ def _add_backend_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_executor_args(p: argparse.ArgumentParser) -> None:
+    """Where the episodes run: this process (default) or Ray actors (docs/cluster.md)."""
+    p.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        default="local",
+        help="local: this process (default); ray: one Ray actor per model replica",
+    )
+    p.add_argument(
+        "--address",
+        default=None,
+        help="with --executor ray: HOST:PORT of a cluster's head, 'auto' (the cluster this "
+        "machine joined); default: start a local Ray",
+    )
+    p.add_argument("--replicas-per-model", type=int, default=1, help="data-parallel copies")
+    p.add_argument("--cpus-per-replica", type=float, default=1.0, help="Ray CPUs per replica")
+    p.add_argument("--gpus-per-replica", type=float, default=0.0, help="Ray GPUs per replica")
+
+
+def _executor(args: argparse.Namespace, log_dir: Path) -> Any:
+    from acbench_env.experiments.executors import make_executor
+
+    return make_executor(
+        args.executor,
+        address=args.address,
+        replicas_per_model=args.replicas_per_model,
+        cpus_per_replica=args.cpus_per_replica,
+        gpus_per_replica=args.gpus_per_replica,
+        log_dir=log_dir,
+        verbose=args.verbose > 0,
+    )
+
+
 def cmd_compress(args: argparse.Namespace) -> int:
     from acbench_env.compression.config import CompressionConfig
     from acbench_env.compression.methods import TUNABLES
@@ -661,6 +738,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="environment argument (JSON value), e.g. context_length=2048; repeatable",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_executor_args(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser(
@@ -818,6 +896,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-plots", action="store_true", help="report without plots")
     p.add_argument("--no-progress", action="store_true")
+    _add_executor_args(p)
     p.set_defaults(func=cmd_suite)
 
     p = sub.add_parser("report", help="rebuild a suite report from stored trajectories (no model)")

@@ -7,7 +7,7 @@ from typing import Any
 
 from acbench_env.agents.base import AgentInput, AgentReply, BaseAgent
 from acbench_env.core.errors import ConfigError
-from acbench_env.core.protocols import Backend, GenerationRequest
+from acbench_env.core.protocols import Backend, Completion, GenerationRequest
 from acbench_env.core.types import Message, ModelInfo
 from acbench_env.core.validation import positive_int
 
@@ -85,8 +85,10 @@ class LLMPolicyAgent(BaseAgent):
             return self.max_new_tokens
         return inp.answer_tokens or DEFAULT_ANSWER_TOKENS
 
-    def respond(self, inputs: Sequence[AgentInput]) -> list[AgentReply]:
-        requests = [
+    def requests(self, inputs: Sequence[AgentInput]) -> list[GenerationRequest]:
+        """The backend requests for ``inputs`` (what :meth:`respond` sends). A runner that
+        drives several agents over one backend sends their requests in one batch."""
+        return [
             GenerationRequest(
                 messages=self._messages(inp),
                 max_new_tokens=self._budget(inp),
@@ -99,7 +101,9 @@ class LLMPolicyAgent(BaseAgent):
             )
             for inp in inputs
         ]
-        completions = self.backend.generate(requests)
+
+    def replies(self, completions: Sequence[Completion]) -> list[AgentReply]:
+        """The agent's replies for the backend's ``completions`` of :meth:`requests`."""
         return [
             AgentReply(
                 text=c.text,
@@ -113,3 +117,6 @@ class LLMPolicyAgent(BaseAgent):
             )
             for c in completions
         ]
+
+    def respond(self, inputs: Sequence[AgentInput]) -> list[AgentReply]:
+        return self.replies(self.backend.generate(self.requests(inputs)))

@@ -56,3 +56,8 @@ class CompressionError(AcbenchError, RuntimeError):
 
 class OutputExistsError(AcbenchError, FileExistsError):
     """An output folder exists already and overwriting was not asked for."""
+
+
+class ExecutorError(AcbenchError, RuntimeError):
+    """An executor cannot run the work: a cluster is unreachable or too small, a replica
+    cannot start, or a cell failed more often than the retry bound allows."""

@@ -6,6 +6,13 @@ episodes run at once: every step, all pending requests go to the agent in one
 to the output file at once, so an interrupted run loses at most the episodes in flight;
 re-running with the same output file skips the episodes already there.
 
+Several episode streams (:class:`Lane`: an env, an agent, seeds) can run together in one
+loop (:func:`drive`): a suite runs the tasks of one model this way, so the backend sees the
+requests of several tasks in one batch (continuous batching across tasks). Agents that
+share a backend and can split their work into requests and replies (``requests`` /
+``replies``, as :class:`~acbench_env.agents.LLMPolicyAgent` does) are answered with one
+``generate`` call per step; any other agent gets its own ``respond`` call.
+
 An episode's conversation starts with the env's few-shot turns (``info["few_shot_messages"]``
 from ``reset``, stored in the trajectory), then the first observation.
 """
@@ -15,7 +22,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,8 +53,21 @@ class RunResult:
     resumed_episodes: int
 
 
+@dataclass(frozen=True)
+class Lane:
+    """A stream of episodes: ``env_id`` (with ``env_kwargs``) reset with each of ``seeds``,
+    in order, acted on by ``agent``."""
+
+    env_id: str
+    agent: Agent
+    seeds: tuple[int, ...]
+    env_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    task_indices: Mapping[int, int] | None = None
+
+
 @dataclass
 class _Slot:
+    lane: int
     env: Any
     seed: int
     task_id: str
@@ -93,60 +113,82 @@ def _check_existing(
             )
 
 
-def run_episodes(
-    env_id: str,
-    agent: Agent,
-    *,
-    episodes: int,
-    seed: int = 0,
-    out: str | Path | None = None,
-    env_kwargs: dict[str, Any] | None = None,
-    batch_size: int = 1,
-    progress: bool = False,
-    task_indices: Mapping[int, int] | None = None,
-) -> RunResult:
-    """Run ``episodes`` episodes of ``env_id`` with ``agent``; see the module docstring.
+def _shared_backend(agent: Any) -> Any:
+    """The backend of an agent that splits its work into ``requests`` and ``replies`` (its
+    requests can share a ``generate`` call with other agents'), else None."""
+    backend = getattr(agent, "backend", None)
+    if backend is None or not (hasattr(agent, "requests") and hasattr(agent, "replies")):
+        return None
+    return backend
 
-    ``task_indices`` maps episode seeds to task indices: such an episode is reset with
-    ``options={"task_index": ...}`` (several seeds can share a task, as grouped rollouts do);
-    the others choose their task from their seed.
-    """
-    batch_size = positive_int("batch_size", batch_size)
-    seeds = episode_seeds(episodes, seed)
-    kwargs = dict(env_kwargs or {})
-    recorded_kwargs = to_jsonable(kwargs)
-    envs = [make(env_id, **kwargs)]  # builds one env first: bad arguments fail before any write
-    out_path = Path(out) if out is not None else None
-    done: dict[int, Trajectory] = {}
-    if out_path is not None:
-        existing = read_trajectories(out_path, repair=True)
-        _check_existing(existing, env_id, recorded_kwargs, agent, out_path)
-        for traj in existing:
-            if traj.env_id == env_id and traj.seed in seeds:
-                done.setdefault(traj.seed, traj)
-    pending = deque(s for s in seeds if s not in done)
-    resumed = len(done)
-    if resumed:
-        logger.info("resuming: %d of %d episodes already in %s", resumed, len(seeds), out_path)
-    while len(envs) < min(batch_size, len(pending)):
-        envs.append(make(env_id, **kwargs))
-    free = list(envs)
+
+def _respond(slots: Sequence[_Slot], lanes: Sequence[Lane]) -> tuple[list[AgentReply], list[float]]:
+    """Replies to every slot's pending request, and the seconds each request took: one
+    ``generate`` call per backend shared by agents that split requests and replies, one
+    ``respond`` call per other agent."""
+    inputs = [
+        AgentInput(
+            messages=tuple(s.messages),
+            env=s.env.unwrapped,
+            seed=request_seed(s.seed, len(s.steps)),
+            answer_tokens=getattr(s.env.unwrapped, "answer_tokens", None),
+            tools=s.tools,
+        )
+        for s in slots
+    ]
+    groups: dict[int, tuple[Any, list[int]]] = {}
+    for i, slot in enumerate(slots):
+        agent: Any = lanes[slot.lane].agent
+        backend = _shared_backend(agent)
+        groups.setdefault(id(backend if backend is not None else agent), (backend, []))[1].append(i)
+    replies: list[AgentReply | None] = [None] * len(slots)
+    seconds = [0.0] * len(slots)
+    for backend, idx in groups.values():
+        agents: list[Any] = [lanes[slots[i].lane].agent for i in idx]
+        t0 = time.perf_counter()
+        if backend is not None:
+            requests = [a.requests([inputs[i]])[0] for a, i in zip(agents, idx)]
+            completions = backend.generate(requests)
+            if len(completions) != len(requests):
+                raise ConfigError(
+                    f"the backend returned {len(completions)} completions for "
+                    f"{len(requests)} requests"
+                )
+            out = [a.replies([c])[0] for a, c in zip(agents, completions)]
+        else:
+            out = agents[0].respond([inputs[i] for i in idx])
+            if len(out) != len(idx):
+                raise ConfigError(f"the agent returned {len(out)} replies for {len(idx)} requests")
+        per_request = (time.perf_counter() - t0) / len(idx)
+        for i, reply in zip(idx, out):
+            replies[i] = reply
+            seconds[i] = per_request
+    return [r for r in replies if r is not None], seconds
+
+
+def drive(
+    lanes: Sequence[Lane], *, width: int, pools: Mapping[int, list[Any]] | None = None
+) -> Iterator[tuple[int, Trajectory]]:
+    """Run every lane's episodes, at most ``width`` at once, yielding ``(lane index,
+    trajectory)`` as each episode finishes. Free slots are filled in lane order, seed order.
+    ``pools`` may hold environments already built for a lane (they are reused and closed)."""
+    width = positive_int("batch_size", width)
+    pending = deque((li, s) for li, lane in enumerate(lanes) for s in lane.seeds)
+    free: dict[int, list[Any]] = {li: list(p) for li, p in (pools or {}).items()}
+    made: list[Any] = [env for p in free.values() for env in p]
+    recorded = [to_jsonable(dict(lane.env_kwargs)) for lane in lanes]
     active: list[_Slot] = []
-    bar = tqdm(
-        total=len(seeds),
-        initial=resumed,
-        disable=not progress,
-        unit="episode",
-        desc=env_id,
-        dynamic_ncols=True,
-    )
-    new = 0
     try:
         while pending or active:
-            while pending and free:
-                env = free.pop()
-                ep_seed = pending.popleft()
-                task_index = None if task_indices is None else task_indices.get(ep_seed)
+            while pending and len(active) < width:
+                li, ep_seed = pending.popleft()
+                lane = lanes[li]
+                if free.get(li):
+                    env = free[li].pop()
+                else:
+                    env = make(lane.env_id, **dict(lane.env_kwargs))
+                    made.append(env)
+                task_index = None if lane.task_indices is None else lane.task_indices.get(ep_seed)
                 options = None if task_index is None else {"task_index": int(task_index)}
                 obs, info = env.reset(seed=ep_seed, options=options)
                 shots = [
@@ -155,6 +197,7 @@ def run_episodes(
                 ]
                 active.append(
                     _Slot(
+                        lane=li,
                         env=env,
                         seed=ep_seed,
                         task_id=str(info.get("task_id", "")),
@@ -165,25 +208,10 @@ def run_episodes(
                         tools=tuple(info["tools"]) if info.get("tools") else None,
                     )
                 )
-            inputs = [
-                AgentInput(
-                    messages=tuple(s.messages),
-                    env=s.env.unwrapped,
-                    seed=request_seed(s.seed, len(s.steps)),
-                    answer_tokens=getattr(s.env.unwrapped, "answer_tokens", None),
-                    tools=s.tools,
-                )
-                for s in active
-            ]
-            t0 = time.perf_counter()
-            replies = agent.respond(inputs)
-            per_request = (time.perf_counter() - t0) / max(len(active), 1)
-            if len(replies) != len(active):
-                raise ConfigError(
-                    f"the agent returned {len(replies)} replies for {len(active)} requests"
-                )
+            replies, seconds = _respond(active, lanes)
             still_active = []
-            for slot, reply in zip(active, replies):
+            for slot, reply, per_request in zip(active, replies, seconds):
+                lane = lanes[slot.lane]
                 observation = slot.messages[-1]["content"]
                 t1 = time.perf_counter()
                 obs, reward, terminated, truncated, info = slot.env.step(reply.text)
@@ -210,35 +238,90 @@ def run_episodes(
                 )
                 if terminated or truncated:
                     traj = Trajectory(
-                        env_id=env_id,
-                        env_kwargs=recorded_kwargs,
+                        env_id=lane.env_id,
+                        env_kwargs=recorded[slot.lane],
                         seed=slot.seed,
                         task_id=slot.task_id,
                         task_index=slot.task_index,
-                        model=agent.info,
+                        model=lane.agent.info,
                         steps=tuple(slot.steps),
                         score=float(info.get("score", reward)),
                         success=bool(info.get("success", False)),
                         capability=slot.capability,
-                        system_prompt=agent.system_prompt,
+                        system_prompt=lane.agent.system_prompt,
                         wall_time_s=round(time.perf_counter() - slot.started, 6),
                         few_shot_messages=slot.few_shot,
                     )
-                    if out_path is not None:
-                        append_trajectory(out_path, traj)
-                    done[slot.seed] = traj
-                    new += 1
-                    bar.update(1)
-                    free.append(slot.env)
+                    free.setdefault(slot.lane, []).append(slot.env)
+                    yield slot.lane, traj
                 else:
                     slot.messages.append({"role": "assistant", "content": reply.text})
                     slot.messages.append({"role": "user", "content": obs})
                     still_active.append(slot)
             active = still_active
     finally:
-        bar.close()
-        for env in envs:
+        for env in made:
             env.close()
+
+
+def run_episodes(
+    env_id: str,
+    agent: Agent,
+    *,
+    episodes: int,
+    seed: int = 0,
+    out: str | Path | None = None,
+    env_kwargs: dict[str, Any] | None = None,
+    batch_size: int = 1,
+    progress: bool = False,
+    task_indices: Mapping[int, int] | None = None,
+) -> RunResult:
+    """Run ``episodes`` episodes of ``env_id`` with ``agent``; see the module docstring.
+
+    ``task_indices`` maps episode seeds to task indices: such an episode is reset with
+    ``options={"task_index": ...}`` (several seeds can share a task, as grouped rollouts do);
+    the others choose their task from their seed.
+    """
+    batch_size = positive_int("batch_size", batch_size)
+    seeds = episode_seeds(episodes, seed)
+    kwargs = dict(env_kwargs or {})
+    recorded_kwargs = to_jsonable(kwargs)
+    first = make(env_id, **kwargs)  # builds one env first: bad arguments fail before any write
+    out_path = Path(out) if out is not None else None
+    done: dict[int, Trajectory] = {}
+    try:
+        if out_path is not None:
+            existing = read_trajectories(out_path, repair=True)
+            _check_existing(existing, env_id, recorded_kwargs, agent, out_path)
+            for traj in existing:
+                if traj.env_id == env_id and traj.seed in seeds:
+                    done.setdefault(traj.seed, traj)
+    except BaseException:
+        first.close()
+        raise
+    pending = tuple(s for s in seeds if s not in done)
+    resumed = len(done)
+    if resumed:
+        logger.info("resuming: %d of %d episodes already in %s", resumed, len(seeds), out_path)
+    bar = tqdm(
+        total=len(seeds),
+        initial=resumed,
+        disable=not progress,
+        unit="episode",
+        desc=env_id,
+        dynamic_ncols=True,
+    )
+    new = 0
+    lane = Lane(env_id, agent, pending, kwargs, task_indices)
+    try:
+        for _, traj in drive([lane], width=batch_size, pools={0: [first]}):
+            if out_path is not None:
+                append_trajectory(out_path, traj)
+            done[traj.seed] = traj
+            new += 1
+            bar.update(1)
+    finally:
+        bar.close()
     return RunResult(
         trajectories=tuple(done[s] for s in seeds), new_episodes=new, resumed_episodes=resumed
     )

@@ -5,8 +5,9 @@ manifest are :mod:`acbench_env.core.manifest`. :func:`run_suite` writes, under t
 
 - ``suite.json``: the suite (its rows as run), its fingerprint, the models (the first is
   the base) with their weight and compression fingerprints;
-- ``runs/<model label>/<env name>.jsonl``: trajectories, written by
-  :func:`~acbench_env.experiments.runner.run_episodes` (so a re-run resumes where it stopped).
+- ``runs/<model label>/<env name>.jsonl``: trajectories, one line per finished episode,
+  written by this process only, whichever executor runs the episodes (so a re-run resumes
+  where it stopped; see :mod:`acbench_env.experiments.executors`).
 
 Episode ``i`` of every task is reset with seed ``suite.seed + i`` for every model, so
 base and compressed episodes pair up by (env id, seed).
@@ -14,9 +15,10 @@ base and compressed episodes pair up by (env id, seed).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -34,10 +36,9 @@ from acbench_env.core.manifest import (
 )
 from acbench_env.core.suites import Suite, SuiteTask
 from acbench_env.core.validation import positive_int
+from acbench_env.experiments.executors.base import AgentFactory, Executor
 
 logger = logging.getLogger(__name__)
-
-AgentFactory = Callable[[ModelEntry, SuiteTask, int], Any]
 
 #: How to get out of a conflict between a run and the folder it is run into.
 _RUN_FIXES: dict[ConflictKind, str] = {
@@ -89,14 +90,26 @@ class _RepeatAgent:
     def system_prompt(self) -> str | None:
         return self._agent.system_prompt  # type: ignore[no-any-return]
 
-    def respond(self, inputs: Sequence[Any]) -> list[Any]:
+    @property
+    def backend(self) -> Any:
+        return getattr(self._agent, "backend", None)
+
+    def _shifted(self, inputs: Sequence[Any]) -> list[Any]:
         from acbench_env.core.seeds import request_seed
 
-        shifted = [
+        return [
             replace(inp, seed=None if inp.seed is None else request_seed(inp.seed, self._repeat))
             for inp in inputs
         ]
-        return self._agent.respond(shifted)  # type: ignore[no-any-return]
+
+    def requests(self, inputs: Sequence[Any]) -> list[Any]:
+        return self._agent.requests(self._shifted(inputs))  # type: ignore[no-any-return]
+
+    def replies(self, completions: Sequence[Any]) -> list[Any]:
+        return self._agent.replies(completions)  # type: ignore[no-any-return]
+
+    def respond(self, inputs: Sequence[Any]) -> list[Any]:
+        return self._agent.respond(self._shifted(inputs))  # type: ignore[no-any-return]
 
     def act(self, observation: str) -> str:
         return self._agent.act(observation)  # type: ignore[no-any-return]
@@ -165,6 +178,10 @@ def run_suite(
     agent_factory: AgentFactory | None = None,
     model_entries: Sequence[ModelEntry | Mapping[str, Any]] | None = None,
     order: str = "model",
+    executor: str | Executor = "local",
+    unit_episodes: int | None = None,
+    progress_detail: bool = False,
+    quiet_logs: bool = False,
 ) -> SuiteRunResult:
     """Run every task of ``suite`` (resolved over the registered envs) on every model.
 
@@ -172,11 +189,18 @@ def run_suite(
     agents are built (tests use scripted agents); ``model_entries`` (entries or their
     ``suite.json`` records) then describes the models for the manifest instead of reading
     their folders.
-    """
-    from tqdm.auto import tqdm
 
+    The pending episodes are cut into work units of ``unit_episodes`` (default 4 x
+    ``batch_size``) episodes of one model, stepped ``batch_size`` at a time, across tasks
+    (``order="model"``) or within one task (``order="task"``); ``executor`` runs them
+    (``"local"``, ``"ray"`` or an :class:`~acbench_env.experiments.executors.Executor`; see
+    :mod:`acbench_env.experiments.executors`). Only this process writes files; the manifest
+    is written with the first episode (or at the end when nothing was left to run). With
+    ``quiet_logs`` vLLM's log goes to ``DIR/logs/backend.log`` instead of the terminal.
+    """
     from acbench_env.core.registry import env_ids
-    from acbench_env.experiments.runner import run_episodes
+    from acbench_env.experiments.executors import SuiteProgress, TrajectorySink, make_executor
+    from acbench_env.experiments.executors.base import backend_logs_to, plan_units
     from acbench_env.scoring.capability import WEIGHTING_V1
 
     started = time.perf_counter()
@@ -195,7 +219,6 @@ def run_suite(
         manifest = merge_manifest(
             existing, manifest, names=(str(out_dir), "this run"), fixes=_RUN_FIXES
         )
-    write_manifest(out_dir, manifest)
     if order not in ("model", "task"):
         raise ConfigError(f"order must be 'model' or 'task', got {order!r}")
     factory = agent_factory or _agent_factory(
@@ -207,25 +230,28 @@ def run_suite(
         units = [(m, t, r) for m in entries for t in resolved.tasks for r in range(t.repeats)]
     else:
         units = [(m, t, r) for t in resolved.tasks for r in range(t.repeats) for m in entries]
-    new = resumed = 0
-    bar = tqdm(total=len(units), disable=not progress, unit="task", desc="suite", position=0)
+    rows = [(m, t, r, run_file(out_dir, m.label, t.env_id, r)) for m, t, r in units]
+    plan = plan_units(
+        rows, resolved.seed, unit_episodes or 4 * batch_size, across_rows=order == "model"
+    )
+    exe = make_executor(executor) if isinstance(executor, str) else executor
+    bar: SuiteProgress | None = None
     try:
-        for entry, task, repeat in units:
-            bar.set_postfix_str(f"{entry.label} {task.env_id.split('/', 1)[-1]}")
-            path = run_file(out_dir, entry.label, task.env_id, repeat)
-            result = run_episodes(
-                task.env_id,
-                factory(entry, task, repeat),
-                episodes=task.episodes,
-                seed=resolved.seed,
-                out=path,
-                env_kwargs=dict(task.env_kwargs),
-                batch_size=batch_size,
-                progress=progress,
-            )
-            new += result.new_episodes
-            resumed += result.resumed_episodes
-            bar.update(1)
+        exe.prepare(plan.units)  # connects and checks resources before anything is written
+        bar = SuiteProgress(
+            plan.total, plan.resumed, plan.per_model(), enabled=progress, detail=progress_detail
+        )
+        sink = TrajectorySink(
+            plan.files, bar, before_first_write=lambda: write_manifest(out_dir, manifest)
+        )
+        logs = backend_logs_to(out_dir / "logs") if quiet_logs else contextlib.nullcontext()
+        with logs:
+            exe.execute(plan.units, factory, sink, batch_size)
+        sink.finish()
     finally:
-        bar.close()
-    return SuiteRunResult(out_dir, manifest, new, resumed, time.perf_counter() - started)
+        if bar is not None:
+            bar.close()
+        exe.close()
+    if sink.duplicates:
+        logger.info("dropped %d episodes delivered twice (retried units)", sink.duplicates)
+    return SuiteRunResult(out_dir, manifest, sink.new, plan.resumed, time.perf_counter() - started)
