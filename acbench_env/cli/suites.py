@@ -1,0 +1,233 @@
+"""Commands over suites of models and tasks: suite, report, analyze, diagnose."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from acbench_env.cli.common import (
+    add_backend_choice,
+    add_executor_args,
+    executor_for,
+)
+from acbench_env.core.errors import (
+    ConfigError,
+)
+
+logger = logging.getLogger("acbench_env.cli")
+
+
+def _report_line(report: dict[str, Any]) -> str:
+    from acbench_env.scoring.report import markdown_tables
+
+    tables = markdown_tables(report)
+    return "\n\n".join(tables[k] for k in ("models", "capabilities", "deltas"))
+
+
+def cmd_suite(args: argparse.Namespace) -> int:
+    from acbench_env.core.suites import get_suite
+    from acbench_env.experiments.suite import describe_models, run_suite
+    from acbench_env.scoring.report import load_suite, write_report
+
+    suite = get_suite(args.suite)
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    if not models:
+        raise ConfigError("--models needs at least one model (the base model first)")
+    # (--backend choices are the backends that load a model folder in-process)
+    entries = describe_models(models, args.backend)  # bad paths fail before any model loads
+    try:
+        result = run_suite(
+            models,
+            suite,
+            args.out,
+            backend=args.backend,
+            batch_size=args.batch_size,
+            progress=not args.no_progress and sys.stderr.isatty(),
+            model_entries=entries,
+            order=args.order,
+            executor=executor_for(args, Path(args.out) / "logs"),
+            progress_detail=args.verbose > 0,
+            quiet_logs=args.verbose == 0,
+        )
+    except KeyboardInterrupt:
+        print(
+            f"\ninterrupted: finished episodes are saved under {args.out}; run the same command "
+            "again to resume",
+            file=sys.stderr,
+        )
+        return 130
+    report = write_report(load_suite([args.out]), args.out, plots=not args.no_plots)
+    print(
+        f"suite {suite.name} v{suite.version}: {result.new_episodes} episodes run now, "
+        f"{result.resumed_episodes} resumed, {result.wall_time_s:.0f} s"
+    )
+    print(_report_line(report))
+    print(f"report -> {Path(args.out) / 'report.html'} and report.md")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from acbench_env.scoring.report import load_suite, write_report
+
+    out = args.out or args.dirs[0]
+    report = write_report(load_suite(args.dirs), out, plots=not args.no_plots)
+    print(_report_line(report))
+    print(f"report -> {Path(out) / 'report.html'} and report.md")
+    return 0
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from acbench_env.core.manifest import model_labels, read_manifest
+    from acbench_env.core.registry import env_ids
+    from acbench_env.core.suites import get_suite
+    from acbench_env.experiments.analysis import run_analysis
+
+    compressed = [m.strip() for m in ",".join(args.compressed).split(",") if m.strip()]
+    out = Path(args.out)
+    manifest = read_manifest(out)
+    # In a suite folder the probes come from the suite as it was run there.
+    suite = get_suite(args.suite).resolved(env_ids()) if manifest is None else manifest.suite
+    labels = model_labels([args.base, *compressed])
+    if manifest is not None:  # use the suite's labels for models it ran
+        by_model = {m.model: m.label for m in manifest.models}
+        labels = [by_model.get(m, lab) for m, lab in zip([args.base, *compressed], labels)]
+    records = run_analysis(
+        args.base,
+        compressed,
+        suite,
+        probes=args.probes,
+        seed=args.seed,
+        max_tokens=args.max_tokens,
+        batch_size=args.batch_size,
+        temperature=args.temperature,
+        labels=labels,
+    )
+    adir = out / "analysis"
+    adir.mkdir(parents=True, exist_ok=True)
+    for rec in records:
+        path = adir / f"{rec['base']}__vs__{rec['compressed']}.json"
+        path.write_text(json.dumps(rec, indent=2, sort_keys=True) + "\n")
+        tk = {r["k"]: r for r in rec["topk"]}
+        print(
+            f"{rec['compressed']} vs {rec['base']}: {rec['probes']} probes, {rec['positions']} "
+            f"positions; ERank last layer {rec['erank_layers_base'][-1]:.2f} -> "
+            f"{rec['erank_layers_compressed'][-1]:.2f}; Jaccard@10 {tk[10]['jaccard']:.3f}, "
+            f"Kendall@10 {tk[10]['kendall_tau']:.3f}; mean |dE| "
+            f"{rec['energy']['mean_abs_shift']:.3f} -> {path}"
+        )
+    if manifest is not None:
+        from acbench_env.scoring.report import load_suite, write_report
+
+        write_report(load_suite([out]), out)
+        print(f"report rebuilt -> {out / 'report.html'}")
+    return 0
+
+
+def cmd_diagnose(args: argparse.Namespace) -> int:
+    from acbench_env.core.manifest import model_labels, read_manifest
+    from acbench_env.experiments.diagnose import diagnose, load_trajectories, write_diagnostics
+
+    compressed = [m.strip() for m in ",".join(args.compressed).split(",") if m.strip()]
+    out = Path(args.out)
+    manifest = read_manifest(out)
+    labels = model_labels([args.base, *compressed])[1:]
+    if manifest is not None:  # use the suite's labels for models it ran
+        by_model = {m.model: m.label for m in manifest.models}
+        labels = [by_model.get(m, lab) for m, lab in zip(compressed, labels)]
+    record = diagnose(
+        args.base,
+        compressed,
+        load_trajectories(args.trajectories),
+        labels=labels,
+        max_batch_tokens=args.max_batch_tokens,
+    )
+    path = write_diagnostics(out, record)
+    for label, rec in record["variants"].items():
+        row = rec["classes"]["all"]
+        print(
+            f"{label}: {row['tokens']} tokens, KL {row['kl']:.4f}, "
+            f"top-1 agreement {row['top1_agreement']:.3f}"
+        )
+    src = record["token_source"]
+    print(f"{src['recorded']} outputs on recorded ids, {src['retokenized']} re-tokenized -> {path}")
+    if manifest is not None:
+        from acbench_env.scoring.report import load_suite, write_report
+
+        write_report(load_suite([out]), out)
+        print(f"report rebuilt -> {out / 'report.html'}")
+    return 0
+
+
+def add_parsers(sub: Any) -> None:
+    """Add this group's subcommands to the ``acbench`` parser."""
+    p = sub.add_parser(
+        "suite", help="run every registered task on every model (same seeds), then write a report"
+    )
+    p.add_argument(
+        "--models",
+        required=True,
+        help="comma-separated models, the base first: 'default' or model folders",
+    )
+    p.add_argument(
+        "--suite", default="quick", help="quick (default), full, or a suite file (.json/.yaml)"
+    )
+    p.add_argument("--out", required=True, help="output folder (re-running it resumes)")
+    add_backend_choice(p, loads_model=True)
+    p.add_argument("--batch-size", type=int, default=8, help="episodes stepped at once")
+    p.add_argument(
+        "--order",
+        choices=("model", "task"),
+        default="model",
+        help="model: one model at a time (default); task: every model on a task before the "
+        "next task (all models stay loaded; an interrupted run leaves complete comparisons)",
+    )
+    p.add_argument("--no-plots", action="store_true", help="report without plots")
+    p.add_argument("--no-progress", action="store_true")
+    add_executor_args(p)
+    p.set_defaults(func=cmd_suite)
+
+    p = sub.add_parser("report", help="rebuild a suite report from stored trajectories (no model)")
+    p.add_argument("dirs", nargs="+", help="suite folders (of one suite and base model)")
+    p.add_argument("--out", default=None, help="where to write the report (default: first folder)")
+    p.add_argument("--no-plots", action="store_true")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser(
+        "analyze", help="ERank, top-k ranking correlation and energy: base vs compressed models"
+    )
+    p.add_argument("--base", required=True, help="the base model ('default' or a folder)")
+    p.add_argument(
+        "--compressed", required=True, nargs="+", help="compressed model folders (comma or space)"
+    )
+    p.add_argument(
+        "--out", required=True, help="folder for analysis/*.json (a suite folder: report rebuilt)"
+    )
+    p.add_argument("--suite", default="quick", help="suite whose prompts are the probe set")
+    p.add_argument("--probes", type=int, default=16, help="number of probes (default 16)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the probe draw")
+    p.add_argument("--max-tokens", type=int, default=128, help="last N tokens of each probe")
+    p.add_argument("--batch-size", type=int, default=4)
+    p.add_argument("--temperature", type=float, default=1.0, help="energy temperature T")
+    p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser(
+        "diagnose",
+        help="token-level KL / top-1 agreement of compressed models on the base's trajectories",
+    )
+    p.add_argument("--base", required=True, help="the base model ('default' or a folder)")
+    p.add_argument("--compressed", required=True, nargs="+", help="compressed model folders")
+    p.add_argument(
+        "--trajectories",
+        required=True,
+        nargs="+",
+        help="the base model's trajectories: suite folders or .jsonl files",
+    )
+    p.add_argument(
+        "--out", required=True, help="folder for diagnostics.json (a suite folder: report rebuilt)"
+    )
+    p.add_argument("--max-batch-tokens", type=int, default=8192, help="padded tokens per batch")
+    p.set_defaults(func=cmd_diagnose)
