@@ -56,13 +56,14 @@ def fraction(
 ) -> float:
     """``value`` as a float in ``[0, 1]`` (an end is open when its ``include_`` flag is
     false), else a :class:`ConfigError` naming ``name`` and the interval."""
-    ok = (
-        isinstance(value, numbers.Real)
-        and not isinstance(value, bool)
-        and not math.isnan(value)
-        and (value >= 0.0 if include_low else value > 0.0)
-        and (value <= 1.0 if include_high else value < 1.0)
-    )
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if ok:
+        x = float(value)
+        ok = (
+            not math.isnan(x)
+            and (x >= 0.0 if include_low else x > 0.0)
+            and (x <= 1.0 if include_high else x < 1.0)
+        )
     if not ok:
         interval = f"{'[' if include_low else '('}0, 1{']' if include_high else ')'}"
         raise ConfigError(f"{name} must be a fraction in {interval}, got {value!r}")
