@@ -149,31 +149,32 @@ def _run_on_ray(args: argparse.Namespace, env_kwargs: dict[str, Any], out: Path)
     return 0
 
 
-def cmd_export(args: argparse.Namespace) -> int:
-    from acbench_env.core.export import write_parquet
+def _read_files(files: Sequence[str]) -> list[Any]:
+    """The trajectories of ``files``; a path that is not a file is one clear error."""
     from acbench_env.core.jsonl import read_trajectories
 
-    trajs = []
-    for f in args.files:
+    trajs: list[Any] = []
+    for f in files:
         path = Path(f)
         if not path.is_file():
             raise ConfigError(f"{f} is not a file; pass trajectory files written by 'acbench run'")
         trajs.extend(read_trajectories(path))
+    return trajs
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from acbench_env.core.export import write_parquet
+
+    trajs = _read_files(args.files)
     rows = write_parquet(trajs, args.out)
     print(f"{len(trajs)} episodes, {rows} steps -> {args.out}")
     return 0
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    from acbench_env.core.jsonl import read_trajectories
     from acbench_env.scoring import format_table, summarize
 
-    trajs = []
-    for f in args.files:
-        path = Path(f)
-        if not path.is_file():
-            raise ConfigError(f"{f} is not a file; pass trajectory files written by 'acbench run'")
-        trajs.extend(read_trajectories(path))
+    trajs = _read_files(args.files)
     if not trajs:
         raise ConfigError("no trajectories in the given files")
     summaries = summarize(trajs)
