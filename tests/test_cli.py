@@ -194,3 +194,22 @@ def test_needle_grid_with_a_model_argument_reaches_model_checks(tmp_path, capsys
     assert main(args) == 2
     assert "does not exist" in capsys.readouterr().err
     assert not (tmp_path / "g").exists()
+
+
+def test_analysis_commands_take_the_suite_labels_of_the_models_it_ran() -> None:
+    import argparse
+
+    from acbench_env.cli.suites import _models_and_labels
+    from acbench_env.core.manifest import Manifest, ModelEntry
+    from acbench_env.core.suites import QUICK
+
+    args = argparse.Namespace(base="default", compressed=["/m/w4, /m/w8", "/m/w4b"])
+    compressed, labels = _models_and_labels(args, None)
+    assert compressed == ["/m/w4", "/m/w8", "/m/w4b"]
+    assert labels == ["default", "w4", "w8", "w4b"]
+    manifest = Manifest(
+        QUICK,
+        QUICK.fingerprint(),
+        (ModelEntry("base", "default", "transformers"), ModelEntry("int4", "/m/w4", "vllm")),
+    )
+    assert _models_and_labels(args, manifest) == (compressed, ["base", "int4", "w8", "w4b"])

@@ -17,13 +17,14 @@ class OracleAgent(BaseAgent):
         return ModelInfo(model_id="oracle", backend="oracle")
 
     def respond(self, inputs: Sequence[AgentInput]) -> list[AgentReply]:
-        replies = []
-        for inp in inputs:
-            env = getattr(inp.env, "unwrapped", inp.env)
-            if env is None or not hasattr(env, "oracle_action"):
-                raise ConfigError(
-                    "OracleAgent needs the environment: run it through the rollout runner, "
-                    "or call agent.bind(env) before agent.act(...)"
-                )
-            replies.append(AgentReply(text=str(env.oracle_action())))
-        return replies
+        return [AgentReply(text=self.answer(inp)) for inp in inputs]
+
+    def answer(self, inp: AgentInput) -> str:
+        """The text answering one request: here the environment's correct next action."""
+        env = getattr(inp.env, "unwrapped", inp.env)
+        if env is None or not hasattr(env, "oracle_action"):
+            raise ConfigError(
+                "OracleAgent needs the environment: run it through the rollout runner, "
+                "or call agent.bind(env) before agent.act(...)"
+            )
+        return str(env.oracle_action())

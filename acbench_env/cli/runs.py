@@ -81,19 +81,14 @@ def cmd_run(args: argparse.Namespace) -> int:
             progress=not args.no_progress and sys.stderr.isatty(),
         )
     except KeyboardInterrupt:
-        saved = len([t for t in read_trajectories(out) if t.env_id == args.env])
-        print(
-            f"\ninterrupted: {saved} finished episodes are saved in {out}; run the same command "
-            "again to resume",
-            file=sys.stderr,
-        )
+        _print_saved(args.env, out, "\ninterrupted: ", "run the same command again to resume")
         return 130
     except BackendError as exc:
-        saved = len([t for t in read_trajectories(out) if t.env_id == args.env])
-        print(
-            f"acbench: error: {exc}\n{saved} finished episodes are saved in {out}; fix the backend "
-            "and run the same command again to resume",
-            file=sys.stderr,
+        _print_saved(
+            args.env,
+            out,
+            f"acbench: error: {exc}\n",
+            "fix the backend and run the same command again to resume",
         )
         return 3
     print(
@@ -108,6 +103,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(format_table(summarize(result.trajectories)))
     _print_tool_tables(result.trajectories)
     return 0
+
+
+def _print_saved(env_id: str, out: Path, head: str, advice: str) -> None:
+    """Say on stderr how many finished episodes of ``env_id`` are kept in ``out``, and how
+    to go on."""
+    from acbench_env.core.jsonl import read_trajectories
+
+    saved = len([t for t in read_trajectories(out) if t.env_id == env_id])
+    print(f"{head}{saved} finished episodes are saved in {out}; {advice}", file=sys.stderr)
 
 
 def _run_on_ray(args: argparse.Namespace, env_kwargs: dict[str, Any], out: Path) -> int:

@@ -7,7 +7,7 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from acbench_env.cli.common import (
     add_backend_choice,
@@ -17,6 +17,9 @@ from acbench_env.cli.common import (
 from acbench_env.core.errors import (
     ConfigError,
 )
+
+if TYPE_CHECKING:
+    from acbench_env.core.manifest import Manifest
 
 logger = logging.getLogger("acbench_env.cli")
 
@@ -80,21 +83,33 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _models_and_labels(
+    args: argparse.Namespace, manifest: Manifest | None
+) -> tuple[list[str], list[str]]:
+    """The models of ``--compressed`` (comma lists allowed), and the labels of ``--base``
+    and of them: the suite's label for a model its manifest names, else the default one."""
+    from acbench_env.core.manifest import model_labels
+
+    compressed = [m.strip() for m in ",".join(args.compressed).split(",") if m.strip()]
+    models = [args.base, *compressed]
+    labels = model_labels(models)
+    if manifest is not None:  # use the suite's labels for models it ran
+        by_model = {m.model: m.label for m in manifest.models}
+        labels = [by_model.get(m, lab) for m, lab in zip(models, labels)]
+    return compressed, labels
+
+
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from acbench_env.core.manifest import model_labels, read_manifest
+    from acbench_env.core.manifest import read_manifest
     from acbench_env.core.registry import env_ids
     from acbench_env.core.suites import get_suite
     from acbench_env.experiments.analysis import run_analysis
 
-    compressed = [m.strip() for m in ",".join(args.compressed).split(",") if m.strip()]
     out = Path(args.out)
     manifest = read_manifest(out)
     # In a suite folder the probes come from the suite as it was run there.
     suite = get_suite(args.suite).resolved(env_ids()) if manifest is None else manifest.suite
-    labels = model_labels([args.base, *compressed])
-    if manifest is not None:  # use the suite's labels for models it ran
-        by_model = {m.model: m.label for m in manifest.models}
-        labels = [by_model.get(m, lab) for m, lab in zip([args.base, *compressed], labels)]
+    compressed, labels = _models_and_labels(args, manifest)
     records = run_analysis(
         args.base,
         compressed,
@@ -128,21 +143,17 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def cmd_diagnose(args: argparse.Namespace) -> int:
-    from acbench_env.core.manifest import model_labels, read_manifest
+    from acbench_env.core.manifest import read_manifest
     from acbench_env.experiments.diagnose import diagnose, load_trajectories, write_diagnostics
 
-    compressed = [m.strip() for m in ",".join(args.compressed).split(",") if m.strip()]
     out = Path(args.out)
     manifest = read_manifest(out)
-    labels = model_labels([args.base, *compressed])[1:]
-    if manifest is not None:  # use the suite's labels for models it ran
-        by_model = {m.model: m.label for m in manifest.models}
-        labels = [by_model.get(m, lab) for m, lab in zip(compressed, labels)]
+    compressed, labels = _models_and_labels(args, manifest)
     record = diagnose(
         args.base,
         compressed,
         load_trajectories(args.trajectories),
-        labels=labels,
+        labels=labels[1:],
         max_batch_tokens=args.max_batch_tokens,
     )
     path = write_diagnostics(out, record)

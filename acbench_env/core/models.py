@@ -230,8 +230,9 @@ class TokenCounter(Protocol):
     def count(self, text: str) -> int: ...
 
 
-class FastTokenCounter:
-    """A :class:`TokenCounter` over a ``tokenizers.Tokenizer`` (no special tokens)."""
+class EncodingCounter:
+    """A :class:`TokenCounter` over a ``tokenizers.Tokenizer`` or a transformers tokenizer
+    (``encode`` without special tokens; the former's result holds the ids in ``.ids``)."""
 
     def __init__(self, tokenizer: Any, name: str, window: int | None) -> None:
         self._tokenizer = tokenizer
@@ -247,27 +248,8 @@ class FastTokenCounter:
         return self._window
 
     def count(self, text: str) -> int:
-        return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
-
-
-class HFTokenCounter:
-    """A :class:`TokenCounter` over a transformers tokenizer object."""
-
-    def __init__(self, tokenizer: Any, window: int | None = None) -> None:
-        self._tokenizer = tokenizer
-        self._window = window
-        self._name = str(getattr(tokenizer, "name_or_path", "") or type(tokenizer).__name__)
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def window(self) -> int | None:
-        return self._window
-
-    def count(self, text: str) -> int:
-        return len(self._tokenizer.encode(text, add_special_tokens=False))
+        encoded = self._tokenizer.encode(text, add_special_tokens=False)
+        return len(getattr(encoded, "ids", encoded))
 
 
 def token_counter(tokenizer: Any = None) -> TokenCounter:
@@ -287,7 +269,8 @@ def token_counter(tokenizer: Any = None) -> TokenCounter:
     if hasattr(tokenizer, "encode"):
         window = getattr(tokenizer, "model_max_length", None)
         window = window if isinstance(window, int) and 0 < window < 10_000_000 else None
-        return HFTokenCounter(tokenizer, window)
+        name = str(getattr(tokenizer, "name_or_path", "") or type(tokenizer).__name__)
+        return EncodingCounter(tokenizer, name, window)
     raise ModelNotFoundError(
         f"cannot use {tokenizer!r} as a tokenizer; pass 'default', a model folder, a "
         "tokenizer.json path, or a transformers tokenizer"
@@ -304,4 +287,4 @@ def _counter_from_path(path: Path, name: str) -> TokenCounter:
             "tokenizer.json file"
         )
     window = model_window(file.parent)
-    return FastTokenCounter(Tokenizer.from_file(str(file)), name=name, window=window)
+    return EncodingCounter(Tokenizer.from_file(str(file)), name=name, window=window)

@@ -16,7 +16,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from acbench_env.core.errors import ConfigError
 from acbench_env.core.jsonl import to_jsonable
@@ -101,6 +101,46 @@ class Suite:
 _SIM = ("BlocksWorld", "Household", "WebShop", "ToolQuery")
 _RULER = ("NeedleMultiKey", "NeedleMultiValue", "NeedleMultiQuery", "VariableTracking")
 
+
+class _Row(NamedTuple):
+    """A task of both built-in suites: ``(episodes, max_new_tokens)`` in each."""
+
+    name: str
+    #: "long": takes the suite's context length; "sim": the suite's simulator arguments.
+    kind: str
+    quick: tuple[int, int]
+    full: tuple[int, int]
+
+
+#: The built-in suites' tasks, in order: one row per environment, so both list the same.
+_ROWS = (
+    _Row("Workflow", "", (4, 96), (100, 256)),
+    _Row("WorfBench", "", (3, 96), (100, 256)),
+    _Row("FunctionCall", "", (4, 48), (200, 128)),
+    _Row("BFCL", "", (3, 48), (100, 128)),
+    _Row("Scenario", "", (2, 48), (20, 128)),
+    _Row("ToolMultiTurn", "", (2, 96), (100, 128)),
+    _Row("ToolMultiTurnHard", "", (2, 96), (100, 128)),
+    _Row("ToolSteps", "", (3, 64), (100, 128)),
+    _Row("Needle", "long", (5, 24), (100, 32)),
+    *(_Row(name, "long", (3, 24), (50, 48)) for name in _RULER),
+    _Row("LongDocQA", "long", (3, 24), (50, 48)),
+    _Row("LongGen", "", (3, 64), (50, 256)),
+    *(_Row(name, "sim", (2, 20), (100, 32)) for name in _SIM),
+)
+
+
+def _tasks(size: str, kind_args: Mapping[str, dict[str, Any]]) -> tuple[SuiteTask, ...]:
+    """The rows of the built-in suite ``size`` (``"quick"`` or ``"full"``); ``kind_args``:
+    the env arguments of each row kind."""
+    tasks = []
+    for row in _ROWS:
+        episodes, max_new_tokens = row.quick if size == "quick" else row.full
+        env_kwargs = dict(kind_args.get(row.kind, {}))
+        tasks.append(SuiteTask(f"acbench/{row.name}-v0", episodes, env_kwargs, max_new_tokens))
+    return tuple(tasks)
+
+
 #: The quick suite: short contexts and a few episodes per task (54 episodes per model).
 QUICK = Suite(
     name="quick",
@@ -110,24 +150,7 @@ QUICK = Suite(
         "smoke-sized: 512-token contexts, 2-5 episodes per task, greedy decoding; for "
         "checking a pipeline and spotting large losses, not for 1-3 point deltas"
     ),
-    tasks=(
-        SuiteTask("acbench/Workflow-v0", 4, {}, max_new_tokens=96),
-        SuiteTask("acbench/WorfBench-v0", 3, {}, max_new_tokens=96),
-        SuiteTask("acbench/FunctionCall-v0", 4, {}, max_new_tokens=48),
-        SuiteTask("acbench/BFCL-v0", 3, {}, max_new_tokens=48),
-        SuiteTask("acbench/Scenario-v0", 2, {}, max_new_tokens=48),
-        SuiteTask("acbench/ToolMultiTurn-v0", 2, {}, max_new_tokens=96),
-        SuiteTask("acbench/ToolMultiTurnHard-v0", 2, {}, max_new_tokens=96),
-        SuiteTask("acbench/ToolSteps-v0", 3, {}, max_new_tokens=64),
-        SuiteTask("acbench/Needle-v0", 5, {"context_length": 512}, max_new_tokens=24),
-        *(
-            SuiteTask(f"acbench/{name}-v0", 3, {"context_length": 512}, max_new_tokens=24)
-            for name in _RULER
-        ),
-        SuiteTask("acbench/LongDocQA-v0", 3, {"context_length": 512}, max_new_tokens=24),
-        SuiteTask("acbench/LongGen-v0", 3, {}, max_new_tokens=64),
-        *(SuiteTask(f"acbench/{name}-v0", 2, {"max_steps": 5}, max_new_tokens=20) for name in _SIM),
-    ),
+    tasks=_tasks("quick", {"long": {"context_length": 512}, "sim": {"max_steps": 5}}),
     fallback=SuiteTask("", 2, {}, max_new_tokens=48),
 )
 
@@ -140,24 +163,7 @@ FULL = Suite(
         "paper-sized: 100-200 episodes per task, 4096-token contexts, default env "
         "arguments otherwise, greedy decoding"
     ),
-    tasks=(
-        SuiteTask("acbench/Workflow-v0", 100, {}, max_new_tokens=256),
-        SuiteTask("acbench/WorfBench-v0", 100, {}, max_new_tokens=256),
-        SuiteTask("acbench/FunctionCall-v0", 200, {}, max_new_tokens=128),
-        SuiteTask("acbench/BFCL-v0", 100, {}, max_new_tokens=128),
-        SuiteTask("acbench/Scenario-v0", 20, {}, max_new_tokens=128),
-        SuiteTask("acbench/ToolMultiTurn-v0", 100, {}, max_new_tokens=128),
-        SuiteTask("acbench/ToolMultiTurnHard-v0", 100, {}, max_new_tokens=128),
-        SuiteTask("acbench/ToolSteps-v0", 100, {}, max_new_tokens=128),
-        SuiteTask("acbench/Needle-v0", 100, {"context_length": 4096}, max_new_tokens=32),
-        *(
-            SuiteTask(f"acbench/{name}-v0", 50, {"context_length": 4096}, max_new_tokens=48)
-            for name in _RULER
-        ),
-        SuiteTask("acbench/LongDocQA-v0", 50, {"context_length": 4096}, max_new_tokens=48),
-        SuiteTask("acbench/LongGen-v0", 50, {}, max_new_tokens=256),
-        *(SuiteTask(f"acbench/{name}-v0", 100, {}, max_new_tokens=32) for name in _SIM),
-    ),
+    tasks=_tasks("full", {"long": {"context_length": 4096}}),
     fallback=SuiteTask("", 50, {}, max_new_tokens=128),
 )
 

@@ -14,9 +14,12 @@ from __future__ import annotations
 import math
 import numbers
 import operator
-from typing import Any
+from collections.abc import Collection
+from typing import Any, TypeVar
 
 from acbench_env.core.errors import ConfigError
+
+T = TypeVar("T")
 
 
 def _as_int(value: Any) -> int | None:
@@ -68,3 +71,11 @@ def fraction(
         interval = f"{'[' if include_low else '('}0, 1{']' if include_high else ')'}"
         raise ConfigError(f"{name} must be a fraction in {interval}, got {value!r}")
     return float(value)
+
+
+def one_of(name: str, value: T, choices: Collection[Any]) -> T:
+    """``value`` if it is one of ``choices``, else a :class:`ConfigError` naming ``name``
+    and the choices (as ``choices`` prints: pass a sorted list for a set or a mapping)."""
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {choices}, got {value!r}")
+    return value

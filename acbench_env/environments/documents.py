@@ -15,7 +15,7 @@ LongContextEnv`.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -62,13 +62,7 @@ class TruncationRecord:
     lost_inserts: tuple[str, ...]
 
     def as_info(self) -> dict[str, Any]:
-        return {
-            "policy": self.policy,
-            "requested_tokens": self.requested_tokens,
-            "limit_tokens": self.limit_tokens,
-            "removed_units": self.removed_units,
-            "lost_inserts": list(self.lost_inserts),
-        }
+        return {**asdict(self), "lost_inserts": list(self.lost_inserts)}
 
 
 @dataclass(frozen=True)

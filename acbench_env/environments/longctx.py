@@ -31,7 +31,7 @@ import numpy as np
 from acbench_env.core.env import GeneratedTasks, StepOutcome, TextEnv
 from acbench_env.core.errors import ConfigError, ContextLengthError
 from acbench_env.core.models import TokenCounter
-from acbench_env.core.validation import fraction, positive_int
+from acbench_env.core.validation import fraction, one_of, positive_int
 from acbench_env.environments import documents
 from acbench_env.environments.documents import FittedDocument, Insert, Units
 from acbench_env.environments.haystack import Haystack
@@ -83,9 +83,7 @@ def check_depth(depth: Any) -> float:
 
 def check_level(level: Any) -> str:
     """``level`` if it is one of :data:`LEVELS`, else a :class:`ConfigError`."""
-    if level not in LEVELS:
-        raise ConfigError(f"level must be one of {list(LEVELS)}, got {level!r}")
-    return str(level)
+    return str(one_of("level", level, list(LEVELS)))
 
 
 def load_counter(tokenizer: Any) -> TokenCounter:

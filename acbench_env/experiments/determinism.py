@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from acbench_env.agents.base import AgentInput, AgentReply, BaseAgent
+from acbench_env.agents.base import AgentInput, BaseAgent
 from acbench_env.agents.oracle import OracleAgent
 from acbench_env.core.errors import ConfigError
 from acbench_env.core.jsonl import to_jsonable
@@ -42,7 +42,7 @@ _GARBAGE = (
 )
 
 
-class NoisyAgent(BaseAgent):
+class NoisyAgent(OracleAgent):
     """Answers with the environment's correct action or with garbage, chosen by a coin
     drawn from the request's seed (so the same seed gives the same answers)."""
 
@@ -50,18 +50,13 @@ class NoisyAgent(BaseAgent):
     def info(self) -> ModelInfo:
         return ModelInfo(model_id="noisy", backend="noisy")
 
-    def respond(self, inputs: Sequence[AgentInput]) -> list[AgentReply]:
-        replies = []
-        for inp in inputs:
-            rng = np.random.default_rng(inp.seed)
-            env = getattr(inp.env, "unwrapped", inp.env)
-            if env is not None and rng.random() < 0.5:
-                replies.append(AgentReply(text=str(env.oracle_action())))
-                continue
-            text = _GARBAGE[int(rng.integers(len(_GARBAGE)))]
-            cut = int(rng.integers(len(text) + 1))
-            replies.append(AgentReply(text=text[:cut] + text[cut:] * int(rng.integers(1, 3))))
-        return replies
+    def answer(self, inp: AgentInput) -> str:
+        rng = np.random.default_rng(inp.seed)
+        if inp.env is not None and rng.random() < 0.5:
+            return super().answer(inp)
+        text = _GARBAGE[int(rng.integers(len(_GARBAGE)))]
+        cut = int(rng.integers(len(text) + 1))
+        return text[:cut] + text[cut:] * int(rng.integers(1, 3))
 
 
 def make_check_agent(name: str) -> BaseAgent:

@@ -70,6 +70,13 @@ def get_weighting(version: int) -> Weighting:
     return WEIGHTINGS[version]
 
 
+def _status(count: int, complete: bool) -> str:
+    """``"empty"`` when ``count`` is 0, else ``"complete"`` or ``"partial"``."""
+    if count == 0:
+        return "empty"
+    return "complete" if complete else "partial"
+
+
 @dataclass(frozen=True)
 class TaskScore:
     """A task's mean score and format-failure rate under one model (``nan`` when empty)."""
@@ -85,9 +92,7 @@ class TaskScore:
     @property
     def status(self) -> str:
         """``"complete"``, ``"partial"`` (fewer episodes than the suite asks for) or ``"empty"``."""
-        if self.episodes == 0:
-            return "empty"
-        return "partial" if self.episodes < self.expected_episodes else "complete"
+        return _status(self.episodes, self.episodes >= self.expected_episodes)
 
 
 @dataclass(frozen=True)
@@ -103,9 +108,10 @@ class CapabilityScore:
 
     @property
     def status(self) -> str:
-        if self.scored_tasks == 0:
-            return "empty"
-        return "partial" if self.partial_tasks or self.scored_tasks < self.tasks else "complete"
+        """``"complete"``, ``"partial"`` (a task partial or empty) or ``"empty"`` (all are)."""
+        return _status(
+            self.scored_tasks, not self.partial_tasks and self.scored_tasks >= self.tasks
+        )
 
 
 def _weighted_mean(pairs: Sequence[tuple[float, float]]) -> float:

@@ -92,21 +92,31 @@ def min_pairs_to_exclude_zero(confidence: float = 0.95) -> int:
     return n
 
 
-def _strata(
+def _groups(
     diffs: Sequence[Sequence[float]], weights: Sequence[float] | None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Flattened differences and their coefficients ``w_t / n_t`` (weights normalised)."""
+) -> tuple[list[tuple[np.ndarray, float]], int]:
+    """The non-empty groups as arrays with their weights normalised to sum 1 over them (no
+    groups if those weights sum to 0), and the number of pairs in the non-empty groups."""
     used = [(np.asarray(d, dtype=np.float64), i) for i, d in enumerate(diffs) if len(d)]
-    if not used:
-        return np.zeros(0), np.zeros(0)
     w = np.ones(len(diffs)) if weights is None else np.asarray(weights, dtype=np.float64)
     if w.shape != (len(diffs),) or np.any(w < 0):
         raise ConfigError("weights must be one non-negative number per group")
     total = sum(w[i] for _, i in used)
+    n = sum(d.size for d, _ in used)
     if total <= 0:
+        return [], n
+    return [(d, w[i] / total) for d, i in used], n
+
+
+def _strata(
+    diffs: Sequence[Sequence[float]], weights: Sequence[float] | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Flattened differences and their coefficients ``w_t / n_t`` (weights normalised)."""
+    groups, _ = _groups(diffs, weights)
+    if not groups:
         return np.zeros(0), np.zeros(0)
-    values = np.concatenate([d for d, _ in used])
-    coef = np.concatenate([np.full(d.size, w[i] / total / d.size) for d, i in used])
+    values = np.concatenate([d for d, _ in groups])
+    coef = np.concatenate([np.full(d.size, w / d.size) for d, w in groups])
     return values, coef
 
 
@@ -176,25 +186,21 @@ def t_interval(
     from scipy import stats
 
     _check_confidence(confidence)
-    used = [(np.asarray(d, dtype=np.float64), i) for i, d in enumerate(diffs) if len(d)]
-    w_all = np.ones(len(diffs)) if weights is None else np.asarray(weights, dtype=np.float64)
-    total = sum(w_all[i] for _, i in used)
-    n = sum(d.size for d, _ in used)
-    if not used or total <= 0 or any(d.size < 2 for d, _ in used):
+    groups, n = _groups(diffs, weights)
+    if not groups or any(d.size < 2 for d, _ in groups):
         nan = float("nan")
-        est = float(sum(w_all[i] / total * d.mean() for d, i in used)) if used and total else nan
+        est = float(sum(w * d.mean() for d, w in groups)) if groups else nan
         return Interval(est, nan, nan, confidence, "t", n, False)
     est = 0.0
     var = 0.0
     df_den = 0.0
-    for d, i in used:
-        w = w_all[i] / total
+    for d, w in groups:
         est += w * float(d.mean())
         v = w * w * float(d.var(ddof=1)) / d.size
         var += v
         df_den += v * v / (d.size - 1)
     se = math.sqrt(var)
-    df = var * var / df_den if df_den > 0 else float(n - len(used))
+    df = var * var / df_den if df_den > 0 else float(n - len(groups))
     half = float(stats.t.ppf(0.5 + confidence / 2.0, df)) * se
     lo, hi = float(est - half), float(est + half)
     return Interval(float(est), lo, hi, confidence, "t", n, n >= MIN_PAIRS_TO_FLAG["t"])
@@ -214,18 +220,12 @@ def adjusted_t_interval(
     from scipy import stats
 
     _check_confidence(confidence)
-    used = [(np.asarray(d, dtype=np.float64), i) for i, d in enumerate(diffs) if len(d)]
-    w_all = np.ones(len(diffs)) if weights is None else np.asarray(weights, dtype=np.float64)
-    if w_all.shape != (len(diffs),) or np.any(w_all < 0):
-        raise ConfigError("weights must be one non-negative number per group")
-    total = float(sum(w_all[i] for _, i in used))
-    n = sum(d.size for d, _ in used)
-    if not used or total <= 0:
+    groups, n = _groups(diffs, weights)
+    if not groups:
         nan = float("nan")
         return Interval(nan, nan, nan, confidence, "adjusted-t", 0, False)
     est = centre = var = df_den = 0.0
-    for d, i in used:
-        w = w_all[i] / total
+    for d, w in groups:
         m = float(d.size)
         est += w * float(d.mean())
         size = m + 2.0 * PSEUDO_PAIRS
@@ -258,18 +258,14 @@ def percentile_interval(
 ) -> Interval:
     """The stratified paired percentile bootstrap (pairs resampled within each group)."""
     _check_confidence(confidence)
-    used = [(np.asarray(d, dtype=np.float64), i) for i, d in enumerate(diffs) if len(d)]
-    w_all = np.ones(len(diffs)) if weights is None else np.asarray(weights, dtype=np.float64)
-    total = sum(w_all[i] for _, i in used)
-    n = sum(d.size for d, _ in used)
-    if not used or total <= 0:
+    groups, n = _groups(diffs, weights)
+    if not groups:
         nan = float("nan")
         return Interval(nan, nan, nan, confidence, "percentile", 0, False)
     rng = np.random.default_rng(seed)
     boot = np.zeros(resamples)
     est = 0.0
-    for d, i in used:
-        w = w_all[i] / total
+    for d, w in groups:
         est += w * float(d.mean())
         idx = rng.integers(0, d.size, size=(resamples, d.size))
         boot += w * d[idx].mean(axis=1)

@@ -17,6 +17,7 @@ read back (the oracle's answers).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -41,6 +42,41 @@ _JS_1D = re.compile(r"\[(.*?)\]|\bnew\s+Array\((.*?)\)")
 _JS_INNER = re.compile(r"\[(.*?)\]")
 _JS_DICT = re.compile(r"\{(.*?)\}")
 _JS_PAIR = re.compile(r"([^:]+):\s*(.*?)(?:,\s*(?=[^,]+:)|$)")
+_BOOLEAN = re.compile(r"(?:true|false)\Z")
+
+_Scalar = tuple[re.Pattern[str], Callable[[str], Any]]
+
+
+def _without_suffix(read: Callable[[str], Any]) -> Callable[[str], Any]:
+    return lambda text: read(text[:-1])
+
+
+def _is_true(text: str) -> bool:
+    return text == "true"
+
+
+#: Scalar types: the pattern a value's text must match, and how to read matching text.
+_JAVA_SCALARS: dict[str, _Scalar] = {
+    "byte": (_INT, int),
+    "short": (_INT, int),
+    "integer": (_INT, int),
+    "float": (_JAVA_FLOAT, _without_suffix(float)),
+    "double": (_JAVA_DOUBLE, float),
+    "long": (_JAVA_LONG, _without_suffix(int)),
+    "boolean": (_BOOLEAN, _is_true),
+}
+_JS_SCALARS: dict[str, _Scalar] = {
+    "integer": (_INT, int),
+    "float": (_JS_FLOAT, float),
+    "Bigint": (_JS_BIGINT, _without_suffix(int)),
+    "Boolean": (_BOOLEAN, _is_true),
+}
+
+
+def _scalar(text: str, scalar: _Scalar) -> Any:
+    """``text`` read by ``scalar`` if it matches the pattern; else ``text`` unchanged."""
+    pattern, read = scalar
+    return read(text) if pattern.match(text) else text
 
 
 def _number(text: str) -> Any:
@@ -125,16 +161,8 @@ def _java_hashmap(text: str) -> Any:
 def java_value(text: str, type_name: str, nested: str | None = None, *, mode: str = "fixed") -> Any:
     """``text`` read as a Java value of ``type_name`` (``nested``: the item type of an
     ``Array``/``ArrayList``); text that does not fit stays a string."""
-    if type_name in ("byte", "short", "integer"):
-        return int(text) if _INT.match(text) else text
-    if type_name == "float":
-        return float(text[:-1]) if _JAVA_FLOAT.match(text) else text
-    if type_name == "double":
-        return float(text) if _JAVA_DOUBLE.match(text) else text
-    if type_name == "long":
-        return int(text[:-1]) if _JAVA_LONG.match(text) else text
-    if type_name == "boolean":
-        return text == "true" if text in ("true", "false") else text
+    if type_name in _JAVA_SCALARS:
+        return _scalar(text, _JAVA_SCALARS[type_name])
     if type_name == "Array":
         return _java_array(text, nested, mode)
     if type_name == "ArrayList":
@@ -258,14 +286,8 @@ def js_value(text: str, type_name: str, nested: str | None = None) -> Any:
     if type_name == "String":
         quoted = len(text) >= 1 and text[0] == text[-1] and text[0] in "\"'"
         return text[1:-1] if quoted else text
-    if type_name == "integer":
-        return int(text) if _INT.match(text) else text
-    if type_name == "float":
-        return float(text) if _JS_FLOAT.match(text) else text
-    if type_name == "Bigint":
-        return int(text[:-1]) if _JS_BIGINT.match(text) else text
-    if type_name == "Boolean":
-        return text == "true" if text in ("true", "false") else text
+    if type_name in _JS_SCALARS:
+        return _scalar(text, _JS_SCALARS[type_name])
     if type_name in ("dict", "array"):
         return _js_collection(text, type_name, nested)
     if type_name == "any":

@@ -7,7 +7,13 @@ import pytest
 
 from acbench_env.core.errors import ConfigError
 from acbench_env.core.seeds import episode_seeds, task_rng
-from acbench_env.core.validation import fraction, int_at_least, int_in_range, positive_int
+from acbench_env.core.validation import (
+    fraction,
+    int_at_least,
+    int_in_range,
+    one_of,
+    positive_int,
+)
 
 
 @pytest.mark.parametrize("value", [1, 7, np.int64(3), np.uint8(2)])
@@ -57,3 +63,11 @@ def test_episode_seeds_and_task_streams() -> None:
     assert a.tolist() == np.random.default_rng([4, 2, 1]).integers(1 << 30, size=5).tolist()
     assert a.tolist() != task_rng(4, 2, 2).integers(1 << 30, size=5).tolist()
     assert a.tolist() != task_rng(5, 2, 1).integers(1 << 30, size=5).tolist()
+
+
+def test_one_of_returns_the_value_or_names_the_choices() -> None:
+    assert one_of("mode", "fixed", ("fixed", "upstream")) == "fixed"
+    with pytest.raises(ConfigError, match=r"mode must be one of \('fixed', 'upstream'\), got 'x'"):
+        one_of("mode", "x", ("fixed", "upstream"))
+    with pytest.raises(ConfigError, match=r"difficulty must be one of \[1, 2\], got \[1\]"):
+        one_of("difficulty", [1], [1, 2])  # an unhashable value is refused, not a TypeError

@@ -79,5 +79,10 @@ def test_weighted_strata_and_bad_input() -> None:
     assert math.isnan(empty.estimate) and not empty.excludes_zero
     with pytest.raises(ConfigError, match="interval method"):
         paired_interval([[0.0]], method="wald")
-    with pytest.raises(ConfigError, match="weights"):
-        paired_interval([[0.0], [1.0]], weights=[1.0])
+    for method in ("adjusted-t", "signflip", "t", "percentile"):  # one check for all
+        with pytest.raises(ConfigError, match="weights"):
+            paired_interval([[0.0], [1.0]], weights=[1.0], method=method)
+        with pytest.raises(ConfigError, match="weights"):
+            paired_interval([[0.0], [1.0]], weights=[1.0, -1.0], method=method)
+        zero = paired_interval([[0.5, 1.0], [1.0, 0.5]], weights=[0.0, 0.0], method=method)
+        assert math.isnan(zero.low) and not zero.excludes_zero

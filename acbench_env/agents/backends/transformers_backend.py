@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
 
-from acbench_env.agents.templates import template_text, tool_info
+from acbench_env.agents.templates import render_chat, template_text, tool_info
 from acbench_env.core.errors import ConfigError, ModelNotFoundError
 from acbench_env.core.fingerprint import read_fingerprint
 from acbench_env.core.models import resolve_model
@@ -91,15 +91,7 @@ class TransformersBackend:
 
     def render(self, messages: Sequence[Any], tools: Sequence[dict[str, Any]] | None = None) -> str:
         """The prompt text for ``messages`` (and ``tools``) under the model's chat template."""
-        return str(
-            self.tokenizer.apply_chat_template(
-                list(messages),
-                tools=list(tools) if tools else None,
-                chat_template=self._tools_template if tools else None,
-                add_generation_prompt=True,
-                tokenize=False,
-            )
-        )
+        return render_chat(self.tokenizer, messages, tools, self._tools_template)
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[Completion]:
         results: list[Completion | None] = [None] * len(requests)

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from acbench_env.agents.serve import default_dtype
-from acbench_env.agents.templates import template_text, tool_info
+from acbench_env.agents.templates import render_chat, template_text, tool_info
 from acbench_env.core.errors import BackendError, ConfigError, ContextLengthError
 from acbench_env.core.fingerprint import read_fingerprint
 from acbench_env.core.models import resolve_model
@@ -103,15 +103,7 @@ class VLLMBackend:
 
     def render(self, messages: Sequence[Any], tools: Sequence[dict[str, Any]] | None = None) -> str:
         """The prompt text for ``messages`` (and ``tools``)."""
-        return str(
-            self.tokenizer.apply_chat_template(
-                list(messages),
-                tools=list(tools) if tools else None,
-                chat_template=self._tools_template if tools else None,
-                add_generation_prompt=True,
-                tokenize=False,
-            )
-        )
+        return render_chat(self.tokenizer, messages, tools, self._tools_template)
 
     def prompt_ids(self, req: GenerationRequest) -> list[int]:
         text = self.render(req.messages, req.tools)

@@ -11,8 +11,10 @@ a Hermes-style ``<tools>`` block to the system message and asks for
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 CHATML_TOOLS = "chatml_tools.jinja"
 
@@ -40,3 +42,22 @@ def tool_info(plain: str | None, with_tools: str | None) -> dict[str, str | None
         "chat_template_sha256": template_sha256(plain),
         "tools_chat_template_sha256": template_sha256(with_tools),
     }
+
+
+def render_chat(
+    tokenizer: Any,
+    messages: Sequence[Any],
+    tools: Sequence[dict[str, Any]] | None,
+    tools_template: str | None,
+) -> str:
+    """The prompt text for ``messages`` under ``tokenizer``'s chat template; a request with
+    ``tools`` uses ``tools_template`` instead (None: the tokenizer's own)."""
+    return str(
+        tokenizer.apply_chat_template(
+            list(messages),
+            tools=list(tools) if tools else None,
+            chat_template=tools_template if tools else None,
+            add_generation_prompt=True,
+            tokenize=False,
+        )
+    )

@@ -7,8 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import TypeVar
 
 from acbench_env.core.env import GeneratedTasks, TextEnv
-from acbench_env.core.errors import ConfigError
-from acbench_env.core.validation import int_in_range
+from acbench_env.core.validation import int_in_range, one_of
 from acbench_env.environments.multiturn.tasks import check_apps
 
 TaskT = TypeVar("TaskT")
@@ -16,8 +15,7 @@ TaskT = TypeVar("TaskT")
 
 def check_difficulty(difficulty: int, levels: Mapping[int, Mapping[str, int]]) -> None:
     """Raise a ConfigError unless ``difficulty`` is one of ``levels``."""
-    if difficulty not in levels:
-        raise ConfigError(f"difficulty must be one of {sorted(levels)}, got {difficulty!r}")
+    one_of("difficulty", difficulty, sorted(levels))
 
 
 class AppTaskEnv(GeneratedTasks, TextEnv[TaskT]):

@@ -19,6 +19,7 @@ from acbench_env.environments.multiturn.apps import (
     App,
     FrozenState,
     InvariantError,
+    Sampler,
 )
 from acbench_env.environments.sampling import pick
 from acbench_env.tools.sandbox import Tool, ToolCall
@@ -243,26 +244,24 @@ def _s_append(rng: np.random.Generator, fs: FileSystem) -> tuple[str, ToolCall] 
     )
 
 
-def _s_move(rng: np.random.Generator, fs: FileSystem) -> tuple[str, ToolCall] | None:
-    src = pick(rng, [p for p, _ in fs.files])
-    dst = _new_path(rng, fs, src.split("/")[-1])
-    if dst is None:
-        return None
-    return (
-        f"Move the file {src} to {dst}.",
-        ToolCall("move_file", {"source": src, "destination": dst}),
-    )
+def _s_relocate(verb: str, tool: str) -> Sampler:
+    """A sampler asking to ``verb`` an existing file to a new path with ``tool``."""
+
+    def sample(rng: np.random.Generator, fs: FileSystem) -> tuple[str, ToolCall] | None:
+        src = pick(rng, [p for p, _ in fs.files])
+        dst = _new_path(rng, fs, src.split("/")[-1])
+        if dst is None:
+            return None
+        return (
+            f"{verb} the file {src} to {dst}.",
+            ToolCall(tool, {"source": src, "destination": dst}),
+        )
+
+    return sample
 
 
-def _s_copy(rng: np.random.Generator, fs: FileSystem) -> tuple[str, ToolCall] | None:
-    src = pick(rng, [p for p, _ in fs.files])
-    dst = _new_path(rng, fs, src.split("/")[-1])
-    if dst is None:
-        return None
-    return (
-        f"Copy the file {src} to {dst}.",
-        ToolCall("copy_file", {"source": src, "destination": dst}),
-    )
+_s_move = _s_relocate("Move", "move_file")
+_s_copy = _s_relocate("Copy", "copy_file")
 
 
 @functools.cache

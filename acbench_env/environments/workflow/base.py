@@ -8,6 +8,7 @@ from typing import Any
 
 from acbench_env.core.env import StepOutcome, TextEnv
 from acbench_env.core.errors import ConfigError
+from acbench_env.core.validation import one_of
 from acbench_env.scoring.workflow import (
     DEFAULT_THRESHOLD,
     MODES,
@@ -74,10 +75,8 @@ class WorkflowEnvBase(TextEnv[WorkflowTask]):
         render_mode: str | None = None,
     ) -> None:
         super().__init__(max_steps=1, render_mode=render_mode)
-        if mode not in MODES:
-            raise ConfigError(f"mode must be one of {MODES}, got {mode!r}")
-        if metric not in METRICS:
-            raise ConfigError(f"metric must be one of {METRICS}, got {metric!r}")
+        one_of("mode", mode, MODES)
+        one_of("metric", metric, METRICS)
         if not isinstance(threshold, (int, float)) or not 0.0 <= float(threshold) < 1.0:
             raise ConfigError(f"threshold must be a number in [0, 1), got {threshold!r}")
         resolve_similarity(similarity)  # fail early on a bad name; loads nothing

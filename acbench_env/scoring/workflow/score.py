@@ -43,6 +43,7 @@ from typing import Any, Literal
 import networkx as nx
 
 from acbench_env.core.errors import ConfigError
+from acbench_env.core.validation import one_of
 from acbench_env.scoring.workflow.graph import (
     END,
     START,
@@ -273,8 +274,7 @@ def score_workflow(
     name) and ``threshold``. A gold workflow that cannot be parsed in fixed mode raises
     :class:`~acbench_env.core.errors.ConfigError`.
     """
-    if mode not in MODES:
-        raise ConfigError(f"mode must be one of {MODES}, got {mode!r}")
+    one_of("mode", mode, MODES)
     if not 0.0 <= float(threshold) < 1.0:
         raise ConfigError(f"threshold must be in [0, 1), got {threshold!r}")
     backend = resolve_similarity(similarity)
@@ -371,8 +371,7 @@ def score_workflows(
     model runs on fuller, less padded batches than pair by pair. ``progress`` shows a
     progress bar over the pairs.
     """
-    if mode not in MODES:
-        raise ConfigError(f"mode must be one of {MODES}, got {mode!r}")
+    one_of("mode", mode, MODES)
     items = list(pairs)
     if mode == "fixed":  # parse once, here, for both the prefetch and the scoring
         items = [(_parsed(pred), _parsed(gold)) for pred, gold in items]

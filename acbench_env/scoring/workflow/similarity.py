@@ -166,9 +166,25 @@ class EmbeddingSimilarity:
         self._model = model
         logger.info("loaded embedding model %s from %s", self.name, self.model_dir)
 
-    def _encode(self, texts: list[str]) -> np.ndarray:
+    def _pooled(self, texts: Sequence[str]) -> Any:
+        """One batch: padded to its longest member, mean-pooled over the attention mask,
+        L2-normalised (a tensor, one row per text)."""
         import torch
 
+        batch = self._tokenizer(
+            list(texts),
+            padding=True,
+            truncation=True,
+            max_length=self.max_length,
+            return_tensors="pt",
+        )
+        with torch.inference_mode():
+            hidden = self._model(**batch).last_hidden_state
+            mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(pooled, p=2, dim=1)
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
         if self._model is None:
             self._load()
         out: list[np.ndarray] = []
@@ -176,19 +192,7 @@ class EmbeddingSimilarity:
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         for start in range(0, len(order), self.batch_size):
             chunk = [texts[i] for i in order[start : start + self.batch_size]]
-            batch = self._tokenizer(
-                chunk,
-                padding=True,
-                truncation=True,
-                max_length=self.max_length,
-                return_tensors="pt",
-            )
-            with torch.inference_mode():
-                hidden = self._model(**batch).last_hidden_state
-                mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-                pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
-                pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
-            out.append(pooled.float().numpy())
+            out.append(self._pooled(chunk).float().numpy())
         vectors = np.concatenate(out, axis=0)
         result = np.empty_like(vectors)
         result[order] = vectors
@@ -237,18 +241,7 @@ class EmbeddingSimilarity:
         ordered = [texts[i] for i in order]
         chunks = []
         for start in range(0, len(ordered), batch_size):
-            batch = self._tokenizer(
-                ordered[start : start + batch_size],
-                padding=True,
-                truncation=True,
-                max_length=self.max_length,
-                return_tensors="pt",
-            )
-            with torch.inference_mode():
-                hidden = self._model(**batch).last_hidden_state
-                mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-                pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
-                chunks.append(torch.nn.functional.normalize(pooled, p=2, dim=1))
+            chunks.append(self._pooled(ordered[start : start + batch_size]))
         result = torch.cat(chunks, dim=0)[torch.as_tensor(np.argsort(order))]
         with self._lock:  # the same list always gives the same embeddings: cache them
             self._list_cache[key] = result
