@@ -30,6 +30,9 @@ class SuiteTask:
 
     ``repeats > 1`` runs every episode that many times with sampling (``temperature``
     must then be > 0), each repeat under its own sampling seeds, for pass@k / pass^k.
+    ``calibration`` holds what ``acbench calibrate`` measured for the row (rung, pilot
+    figures, planned episodes); it is documentation, not part of :meth:`record` or the
+    fingerprint.
     """
 
     env_id: str
@@ -38,6 +41,7 @@ class SuiteTask:
     max_new_tokens: int = 64
     temperature: float = 0.0
     repeats: int = 1
+    calibration: Mapping[str, Any] | None = field(default=None, compare=False)
 
     def record(self) -> dict[str, Any]:
         return {
@@ -190,6 +194,7 @@ def load_suite_file(path: Path) -> Suite:
         max_new_tokens: int = Field(default=64, ge=1)
         temperature: float = Field(default=0.0, ge=0.0)
         repeats: int = Field(default=1, ge=1)
+        calibration: dict[str, Any] | None = None
 
     class SuiteModel(BaseModel):
         model_config = ConfigDict(extra="forbid")
@@ -200,6 +205,7 @@ def load_suite_file(path: Path) -> Suite:
         tasks: list[TaskModel]
         fallback: TaskModel | None = None
         all_envs: bool = True
+        calibration: dict[str, Any] | None = None
 
     try:
         raw = yaml.safe_load(path.read_text())
@@ -215,7 +221,13 @@ def load_suite_file(path: Path) -> Suite:
 
     def row(t: TaskModel) -> SuiteTask:
         return SuiteTask(
-            t.env_id, t.episodes, t.env_kwargs, t.max_new_tokens, t.temperature, t.repeats
+            t.env_id,
+            t.episodes,
+            t.env_kwargs,
+            t.max_new_tokens,
+            t.temperature,
+            t.repeats,
+            calibration=t.calibration,
         )
 
     return Suite(
