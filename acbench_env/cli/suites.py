@@ -30,7 +30,12 @@ def _report_line(report: dict[str, Any]) -> str:
 
 def cmd_suite(args: argparse.Namespace) -> int:
     from acbench_env.core.suites import get_suite
-    from acbench_env.experiments.suite import describe_models, run_suite
+    from acbench_env.experiments.suite import (
+        control_entries,
+        describe_models,
+        run_suite,
+        suite_dtypes,
+    )
     from acbench_env.scoring.report import load_suite, write_report
 
     suite = get_suite(args.suite)
@@ -38,7 +43,10 @@ def cmd_suite(args: argparse.Namespace) -> int:
     if not models:
         raise ConfigError("--models needs at least one model (the base model first)")
     # (--backend choices are the backends that load a model folder in-process)
-    entries = describe_models(models, args.backend)  # bad paths fail before any model loads
+    dtypes = suite_dtypes(models, args.backend, args.dtype, args.base_dtype)
+    # Bad paths fail here, before any model loads.
+    entries = describe_models(models, args.backend, dtypes)
+    entries += control_entries(args.control or [], entries, args.backend)
     try:
         result = run_suite(
             models,
@@ -228,6 +236,26 @@ def add_parsers(sub: Any) -> None:
         default="model",
         help="model: one model at a time (default); task: every model on a task before the "
         "next task (all models stay loaded; an interrupted run leaves complete comparisons)",
+    )
+    p.add_argument(
+        "--dtype",
+        default="auto",
+        choices=("auto", "float32", "bfloat16", "float16"),
+        help="activation dtype of every model: auto (default: one dtype every model can run "
+        "in on the backend: bfloat16 on vLLM when a quantized model is present, else float32)",
+    )
+    p.add_argument(
+        "--base-dtype",
+        default=None,
+        choices=("float32", "bfloat16", "float16"),
+        help="run the base model in another dtype than the variants (explicit; recorded)",
+    )
+    p.add_argument(
+        "--control",
+        action="append",
+        help="noise-floor control, compared with the base like a variant and reported apart: "
+        "'dtype' (the base in the other dtype), 'dtype:NAME', or a model folder (e.g. an "
+        "8-bit RTN variant); repeatable",
     )
     p.add_argument("--no-plots", action="store_true", help="report without plots")
     p.add_argument("--no-progress", action="store_true")
