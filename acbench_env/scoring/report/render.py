@@ -118,7 +118,7 @@ def _flag(d: Mapping[str, Any]) -> str:
     if d["significant"]:
         return "**yes**"
     lo, hi = d.get("ci_low"), d.get("ci_high")
-    if not d.get("supported", True) and lo is not None and (lo > 0 or hi < 0):
+    if not d.get("supported", True) and lo is not None and hi is not None and (lo > 0 or hi < 0):
         return "no (too few pairs to flag)"
     return "no"
 
