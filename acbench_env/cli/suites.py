@@ -225,7 +225,9 @@ def add_parsers(sub: Any) -> None:
         help="comma-separated models, the base first: 'default' or model folders",
     )
     p.add_argument(
-        "--suite", default="quick", help="quick (default), full, or a suite file (.json/.yaml)"
+        "--suite",
+        default="quick",
+        help="quick (default), standard, full, or a suite file (.json/.yaml)",
     )
     p.add_argument("--out", required=True, help="output folder (re-running it resumes)")
     add_backend_choice(p, loads_model=True)
