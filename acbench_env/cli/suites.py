@@ -102,6 +102,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         budget_minutes=args.budget_minutes,
         models_in_suite=args.models_in_suite,
         name=args.name,
+        dtype=args.dtype,
     )
     envs = [e.strip() for e in ",".join(args.env or []).split(",") if e.strip()]
     result = calibrate(settings, args.out, env_ids=envs or None, batch_size=args.batch_size)
@@ -293,6 +294,13 @@ def add_parsers(sub: Any) -> None:
         help="cap the suite's time (pilot seconds per episode x --models-in-suite)",
     )
     p.add_argument("--models-in-suite", type=int, default=7, help="base + variants (7)")
+    p.add_argument(
+        "--dtype",
+        default=None,
+        choices=("float32", "bfloat16", "float16"),
+        help="activation dtype of the pilots (default: the backend's for the model); use the "
+        "one the suite runs the base in (bfloat16 on vLLM next to W4 variants)",
+    )
     p.add_argument("--name", default="calibrated", help="the suite's name")
     p.add_argument("--seed", type=int, default=0, help="the suite's seed (pilots use others)")
     p.add_argument("--batch-size", type=int, default=8, help="episodes stepped at once")

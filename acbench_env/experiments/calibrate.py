@@ -297,6 +297,9 @@ class CalibrationSettings:
     budget_minutes: float | None = None
     models_in_suite: int = 7
     name: str = "calibrated"
+    #: Activation dtype of the pilots (``None``: the backend's default for the model); use
+    #: the dtype the suite will run the base in (bfloat16 on vLLM next to W4 variants).
+    dtype: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -413,6 +416,7 @@ def suite_document(
     cal = {
         "model": settings.model,
         "backend": settings.backend,
+        "dtype": settings.dtype,
         "target": settings.target,
         "band": list(settings.band),
         "pilot_episodes": settings.pilot_episodes,
@@ -469,9 +473,10 @@ def calibrate(
     ids = list(env_ids) if env_ids else registered()
     for e in ids:
         check_env_id(e)
-    factory = agent_factory or _default_agent_factory(
-        settings.model, settings.backend, {"batch_size": batch_size, **dict(backend_kwargs or {})}
-    )
+    kwargs: dict[str, Any] = {"batch_size": batch_size, **dict(backend_kwargs or {})}
+    if settings.dtype is not None:
+        kwargs["dtype"] = settings.dtype
+    factory = agent_factory or _default_agent_factory(settings.model, settings.backend, kwargs)
     folder = pilot_folder(out_path)
     tasks = [
         calibrate_task(

@@ -180,3 +180,26 @@ def test_cli_refuses_a_bad_band(tmp_path: Path, capsys: pytest.CaptureFixture[st
 
     assert main(["calibrate", "--out", str(tmp_path / "c.yaml"), "--band", "0.3"]) == 2
     assert "--band must be LOW,HIGH" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_calibrate_the_default_model_on_one_task(tmp_path: Path) -> None:
+    """The real default model (transformers): pilots run, record their rung and the runtime,
+    and the suite file names a rung of the ladder; a second run reads the pilots back."""
+    from acbench_env.core.jsonl import read_trajectories
+    from acbench_env.experiments.calibrate import pilot_file
+
+    env = "acbench/NeedleMultiKey-v0"
+    settings = CalibrationSettings(
+        model="default", backend="transformers", pilot_episodes=2, max_pilots=2
+    )
+    out = tmp_path / "cal.yaml"
+    result = calibrate(settings, out, env_ids=[env], batch_size=2)
+    (task,) = result.tasks
+    assert task.rung.name in env_class(env).ladder.names and 1 <= len(task.pilots) <= 2
+    trajs = read_trajectories(pilot_file(pilot_folder(out), env, task.rung.name))
+    assert {t.rung for t in trajs} == {task.rung.name}
+    assert {t.model.runtime["dtype"] for t in trajs} == {"float32"}
+    assert get_suite(str(out)).tasks[0].calibration["rung"] == task.rung.name  # type: ignore[index]
+    text = out.read_text()
+    assert calibrate(settings, out, env_ids=[env], batch_size=2).suite_text == text
