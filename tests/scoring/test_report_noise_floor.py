@@ -96,3 +96,17 @@ def test_a_suite_with_two_dtypes_is_called_a_confound(tmp_path: Path, monkeypatc
     md = (tmp_path / "report.md").read_text()
     assert "different activation dtypes (bfloat16, float32): a confound" in md
     assert "Noise floor" not in md
+
+
+def test_an_interval_that_excludes_0_on_too_few_pairs_is_not_flagged() -> None:
+    from acbench_env.scoring.deltas import PairedGroup, paired_bootstrap_delta
+    from acbench_env.scoring.report.render import deltas_table
+    from acbench_env.scoring.report.sections import _delta_row
+
+    # 8 pairs of clear losses: the interval excludes 0, but adjusted-t flags from 10 pairs.
+    d = paired_bootstrap_delta([PairedGroup((1.0,) * 7 + (0.0,), (0.0,) * 8)])
+    assert d.ci_high < 0 and not d.supported and not d.significant
+    row = _delta_row("v", "overall", "overall", "", False, d)
+    table = deltas_table({"deltas": [row]})
+    assert table.splitlines()[-1].endswith("| no (too few pairs to flag) |")
+    assert "noise floor" not in table  # no control, no column
