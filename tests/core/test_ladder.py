@@ -70,3 +70,14 @@ def test_trajectories_record_their_rung_and_envs_without_ladder_still_run() -> N
     assert {t.rung for t in plain.trajectories} == {None}
     assert "rung" not in plain.trajectories[0].to_dict()  # older files read and write unchanged
     assert all(t.score == 1.0 for t in plain.trajectories + on.trajectories)
+
+
+def test_envs_lists_ladders(capsys: pytest.CaptureFixture[str]) -> None:
+    from acbench_env.cli import main
+
+    assert main(["envs", "--ladders"]) == 0
+    out = capsys.readouterr().out
+    needle = out[out.index("acbench/Needle-v0") :].splitlines()[1:7]
+    assert needle[0].split()[:3] == ["0", "ctx256", "context_length=256"]
+    assert sum("(default)" in line for line in needle) == 1  # the registered rung is marked
+    assert main(["envs"]) == 0 and "ctx256" not in capsys.readouterr().out
