@@ -110,3 +110,12 @@ def test_an_interval_that_excludes_0_on_too_few_pairs_is_not_flagged() -> None:
     table = deltas_table({"deltas": [row]})
     assert table.splitlines()[-1].endswith("| no (too few pairs to flag) |")
     assert "noise floor" not in table  # no control, no column
+
+
+def test_an_mde_of_one_pair_is_written_as_null() -> None:
+    from acbench_env.scoring.report.build import nan_to_none
+
+    assert nan_to_none({"mde": float("inf"), "x": [float("nan"), 1.0]}) == {
+        "mde": None,
+        "x": [None, 1.0],
+    }
