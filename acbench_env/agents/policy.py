@@ -73,6 +73,7 @@ class LLMPolicyAgent(BaseAgent):
             backend=self.backend.name,
             compression=self.backend.compression,
             decoding=decoding,
+            runtime=dict(getattr(self.backend, "runtime", None) or {}),
         )
 
     def _messages(self, inp: AgentInput) -> tuple[Message, ...]:

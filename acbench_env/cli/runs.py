@@ -37,7 +37,30 @@ def cmd_envs(args: argparse.Namespace) -> int:
     width = max((len(e.env_id) for e in entries), default=0)
     for e in entries:
         print(f"{e.env_id.ljust(width)}  [{e.capability}]  {e.description}")
+        if args.ladders:
+            _print_ladder(e.env_id)
     return 0
+
+
+def _print_ladder(env_id: str) -> None:
+    """The env's difficulty ladder, easiest rung first; the rung its registration runs at
+    is marked ``(default)``."""
+    import gymnasium
+
+    from acbench_env.core.ladder import Ladder, rung_of
+    from acbench_env.core.registry import env_class
+
+    cls = env_class(env_id)
+    ladder = getattr(cls, "ladder", None)
+    if not isinstance(ladder, Ladder) or not ladder.rungs:
+        print("    (no ladder: runs at its registered arguments)")
+        return
+    default = rung_of(cls, dict(gymnasium.spec(env_id).kwargs or {}), {})
+    for i, rung in enumerate(ladder):
+        kwargs = " ".join(f"{k}={json.dumps(v)}" for k, v in rung.env_kwargs.items()) or "-"
+        mark = "  (default)" if rung.name == default else ""
+        note = f"  # {rung.note}" if rung.note else ""
+        print(f"    {i}  {rung.name:<16} {kwargs}{note}{mark}")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -288,6 +311,7 @@ def _csv(text: str, kind: type) -> list[Any]:
 def add_parsers(sub: Any) -> None:
     """Add this group's subcommands to the ``acbench`` parser."""
     p = sub.add_parser("envs", help="list the registered environments")
+    p.add_argument("--ladders", action="store_true", help="also list each env's difficulty ladder")
     p.set_defaults(func=cmd_envs)
 
     p = sub.add_parser("run", help="run an agent through an environment and save trajectories")

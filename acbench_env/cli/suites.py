@@ -33,7 +33,12 @@ def _report_line(report: dict[str, Any]) -> str:
 
 def cmd_suite(args: argparse.Namespace) -> int:
     from acbench_env.core.suites import get_suite
-    from acbench_env.experiments.suite import describe_models, run_suite
+    from acbench_env.experiments.suite import (
+        control_entries,
+        describe_models,
+        run_suite,
+        suite_dtypes,
+    )
     from acbench_env.scoring.report import load_suite, write_report
 
     suite = get_suite(args.suite)
@@ -41,7 +46,10 @@ def cmd_suite(args: argparse.Namespace) -> int:
     if not models:
         raise ConfigError("--models needs at least one model (the base model first)")
     # (--backend choices are the backends that load a model folder in-process)
-    entries = describe_models(models, args.backend)  # bad paths fail before any model loads
+    dtypes = suite_dtypes(models, args.backend, args.dtype, args.base_dtype)
+    # Bad paths fail here, before any model loads.
+    entries = describe_models(models, args.backend, dtypes)
+    entries += control_entries(args.control or [], entries, args.backend)
     try:
         result = run_suite(
             models,
@@ -70,6 +78,51 @@ def cmd_suite(args: argparse.Namespace) -> int:
     )
     print(_report_line(report))
     print(f"report -> {Path(args.out) / 'report.html'} and report.md")
+    return 0
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from acbench_env.experiments.calibrate import CalibrationSettings, calibrate, pilot_folder
+
+    lo, _, hi = args.band.partition(",")
+    try:
+        band = (float(lo), float(hi))
+    except ValueError as exc:
+        raise ConfigError(f"--band must be LOW,HIGH (e.g. 0.3,0.7), got {args.band!r}") from exc
+    settings = CalibrationSettings(
+        model=args.model,
+        backend=args.backend,
+        seed=args.seed,
+        target=args.target,
+        band=band,
+        pilot_episodes=args.pilot_episodes,
+        max_pilots=args.max_pilots,
+        mde=args.mde,
+        capability_mde=args.capability_mde,
+        power=args.power,
+        pair_correlation=args.pair_correlation,
+        min_episodes=args.min_episodes,
+        budget_minutes=args.budget_minutes,
+        models_in_suite=args.models_in_suite,
+        name=args.name,
+        dtype=args.dtype,
+    )
+    envs = [e.strip() for e in ",".join(args.env or []).split(",") if e.strip()]
+    result = calibrate(settings, args.out, env_ids=envs or None, batch_size=args.batch_size)
+    width = max(len(t.env_id) for t in result.tasks)
+    for t, n in zip(result.tasks, result.episodes):
+        flag = "" if t.in_band else "  out of band"
+        print(
+            f"{t.env_id.ljust(width)}  rung {t.rung.name:<16} pilot {t.pilot.mean:.3f} "
+            f"({len(t.pilot.scores)} ep)  episodes {n}{flag}"
+        )
+    s = result.summary
+    print(
+        f"overall MDE {s['overall_mde']}, {s['minutes_planned']} min planned for "
+        f"{settings.models_in_suite} models ({s['minutes_needed_for_targets']} min for the MDE "
+        f"targets{', budget-capped' if s['budget_capped'] else ''})"
+    )
+    print(f"suite -> {result.out} (pilots in {pilot_folder(result.out)})")
     return 0
 
 
@@ -184,7 +237,9 @@ def add_parsers(sub: Any) -> None:
         help="comma-separated models, the base first: 'default' or model folders",
     )
     p.add_argument(
-        "--suite", default="quick", help="quick (default), full, or a suite file (.json/.yaml)"
+        "--suite",
+        default="quick",
+        help="quick (default), standard, full, or a suite file (.json/.yaml)",
     )
     p.add_argument("--out", required=True, help="output folder (re-running it resumes)")
     add_backend_choice(p, loads_model=True)
@@ -196,10 +251,71 @@ def add_parsers(sub: Any) -> None:
         help="model: one model at a time (default); task: every model on a task before the "
         "next task (all models stay loaded; an interrupted run leaves complete comparisons)",
     )
+    p.add_argument(
+        "--dtype",
+        default="auto",
+        choices=("auto", "float32", "bfloat16", "float16"),
+        help="activation dtype of every model: auto (default: one dtype every model can run "
+        "in on the backend: bfloat16 on vLLM when a quantized model is present, else float32)",
+    )
+    p.add_argument(
+        "--base-dtype",
+        default=None,
+        choices=("float32", "bfloat16", "float16"),
+        help="run the base model in another dtype than the variants (explicit; recorded)",
+    )
+    p.add_argument(
+        "--control",
+        action="append",
+        help="noise-floor control, compared with the base like a variant and reported apart: "
+        "'dtype' (the base in the other dtype), 'dtype:NAME', or a model folder (e.g. an "
+        "8-bit RTN variant); repeatable",
+    )
     p.add_argument("--no-plots", action="store_true", help="report without plots")
     p.add_argument("--no-progress", action="store_true")
     add_executor_args(p)
     p.set_defaults(func=cmd_suite)
+
+    p = sub.add_parser(
+        "calibrate",
+        help="pick each task's ladder rung for a base model and size a suite by power",
+    )
+    p.add_argument("--model", default="default", help="the base model ('default' or a folder)")
+    add_backend_choice(p, loads_model=True)
+    p.add_argument("--out", required=True, help="suite file to write (.yaml or .json)")
+    p.add_argument("--env", action="append", help="only these env ids (repeat or comma-separate)")
+    p.add_argument("--target", type=float, default=0.5, help="base score to aim for (0.5)")
+    p.add_argument("--band", default="0.3,0.7", help="acceptable base scores LOW,HIGH")
+    p.add_argument("--pilot-episodes", type=int, default=8, help="episodes per piloted rung")
+    p.add_argument("--max-pilots", type=int, default=4, help="rungs piloted per task at most")
+    p.add_argument("--mde", type=float, default=0.05, help="overall minimum detectable effect")
+    p.add_argument("--capability-mde", type=float, default=0.10, help="per-capability MDE")
+    p.add_argument("--power", type=float, default=0.8, help="power of the paired test (0.8)")
+    p.add_argument(
+        "--pair-correlation",
+        type=float,
+        default=0.5,
+        help="assumed base/compressed score correlation per episode (sets the paired spread)",
+    )
+    p.add_argument("--min-episodes", type=int, default=10, help="episodes per task at least")
+    p.add_argument(
+        "--budget-minutes",
+        type=float,
+        default=None,
+        help="cap the suite's time (pilot seconds per episode x --models-in-suite)",
+    )
+    p.add_argument("--models-in-suite", type=int, default=7, help="base + variants (7)")
+    p.add_argument(
+        "--dtype",
+        default=None,
+        choices=("float32", "bfloat16", "float16"),
+        help="activation dtype of the pilots (default: the backend's for the model); use the "
+        "one the suite runs the base in (bfloat16 on vLLM next to W4 variants)",
+    )
+    p.add_argument("--name", default="calibrated", help="the suite's name")
+    p.add_argument("--seed", type=int, default=0, help="the suite's seed (pilots use others)")
+    p.add_argument("--batch-size", type=int, default=8, help="episodes stepped at once")
+    p.set_defaults(func=cmd_calibrate)
 
     p = sub.add_parser("report", help="rebuild a suite report from stored trajectories (no model)")
     p.add_argument("dirs", nargs="+", help="suite folders (of one suite and base model)")

@@ -31,6 +31,7 @@ import gymnasium
 import numpy as np
 
 from acbench_env.core.errors import ConfigError
+from acbench_env.core.ladder import Ladder
 from acbench_env.core.seeds import task_rng
 from acbench_env.core.spaces import TextSpace
 from acbench_env.core.types import Message
@@ -83,6 +84,9 @@ class TextEnv(gymnasium.Env[str, str], Generic[TaskT]):
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "render_fps": 4}
     #: One of :data:`CAPABILITIES`.
     capability: ClassVar[str] = ""
+    #: Difficulty settings from easiest to hardest (see :mod:`acbench_env.core.ladder`);
+    #: an env without one is calibrated and run at its registered arguments.
+    ladder: ClassVar[Ladder] = Ladder()
     #: Name of the episode metric reported in ``info["score"]``.
     primary_metric: ClassVar[str] = "score"
     #: Longest action text that is parsed; longer ones are format failures.

@@ -33,35 +33,67 @@ MANIFEST_FILE = "suite.json"
 MANIFEST_VERSION = 1
 
 
+#: How a model computes, recorded per model in the manifest (and per trajectory).
+RUNTIME_FIELDS = ("dtype", "device", "backend_version")
+
+
 @dataclass(frozen=True)
 class ModelEntry:
     """A model of a suite run: its label (folder name under ``runs/``), what was asked (model
     and backend) and, for a model read from its folder, its weights fingerprint and its
-    compression fingerprint (``None`` for an uncompressed model)."""
+    compression fingerprint (``None`` for an uncompressed model).
+
+    How it computes, as planned before it loads: the activation ``dtype``, the ``device``
+    and the ``backend_version`` (each trajectory records what the backend actually ran in,
+    :attr:`acbench_env.core.types.ModelInfo.runtime`). ``control`` marks a noise-floor
+    control (compared with the base like a variant, reported apart): what it varies.
+    """
 
     label: str
     model: str
     backend: str
     weights_sha256: str | None = None
     compression: Mapping[str, Any] | None = None
+    dtype: str | None = None
+    device: str | None = None
+    backend_version: str | None = None
+    control: str | None = None
 
     def record(self) -> dict[str, Any]:
         """The ``suite.json`` entry. A model read from its folder records both fingerprints
         (``compression`` null when uncompressed); one that was not (``--backend openai``)
-        records neither."""
+        records neither. The runtime fields and ``control`` are recorded when set."""
         rec: dict[str, Any] = {"label": self.label, "model": self.model, "backend": self.backend}
         if self.weights_sha256 is not None or self.compression is not None:
             rec["weights_sha256"] = self.weights_sha256
             rec["compression"] = (
                 None if self.compression is None else to_jsonable(dict(self.compression))
             )
+        for key in RUNTIME_FIELDS + ("control",):
+            if getattr(self, key) is not None:
+                rec[key] = getattr(self, key)
         return rec
+
+    @property
+    def runtime(self) -> dict[str, str]:
+        """dtype, device and backend version (the ones that are known)."""
+        return {k: v for k in RUNTIME_FIELDS if (v := getattr(self, k)) is not None}
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> ModelEntry:
         """An entry from its ``suite.json`` record (or a dict of the same keys)."""
         rec = _ModelFile.model_validate(dict(record))
-        return cls(rec.label, rec.model, rec.backend, rec.weights_sha256, rec.compression)
+        return cls(
+            rec.label,
+            rec.model,
+            rec.backend,
+            rec.weights_sha256,
+            rec.compression,
+            rec.dtype,
+            rec.device,
+            rec.backend_version,
+            rec.control,
+        )
 
 
 def model_labels(models: Sequence[str]) -> list[str]:
@@ -133,6 +165,10 @@ class _ModelFile(BaseModel):
     backend: str
     weights_sha256: str | None = None
     compression: dict[str, Any] | None = None
+    dtype: str | None = None
+    device: str | None = None
+    backend_version: str | None = None
+    control: str | None = None
 
 
 class _TaskFile(BaseModel):
@@ -187,10 +223,7 @@ def read_manifest(out: Path) -> Manifest | None:
     return Manifest(
         suite=suite_from_record(data["suite"]),
         suite_fingerprint=parsed.suite_fingerprint,
-        models=tuple(
-            ModelEntry(m.label, m.model, m.backend, m.weights_sha256, m.compression)
-            for m in parsed.models
-        ),
+        models=tuple(ModelEntry.from_record(m.model_dump()) for m in parsed.models),
         weighting_version=parsed.weighting_version,
         manifest_version=parsed.manifest_version,
     )
@@ -237,6 +270,12 @@ def merge_manifest(
             f"cannot merge {a} with {b}: their base models differ ({b0.model!r}, weights "
             f"{str(b0.weights_sha256)[:12]} vs {b1.model!r}, weights "
             f"{str(b1.weights_sha256)[:12]}); {fixes['base']}"
+        )
+    if b0.dtype is not None and b1.dtype is not None and b0.dtype != b1.dtype:
+        raise ConfigError(
+            f"cannot merge {a} with {b}: their base models compute in other dtypes "
+            f"({b0.dtype} vs {b1.dtype}), a confound of every delta; {fixes['base']} "
+            "(or run both with the same --dtype)"
         )
     models = list(first.models)
     known = {m.label: m for m in models}

@@ -3,9 +3,11 @@
 
 ``quick`` is sized to finish within 15 minutes on 2 CPU cores for the default model and two
 compressed variants (short contexts, a few episodes per task); ``full`` is the paper-sized
-configuration. A registered environment that a suite's table does not list still runs, with
-the table's ``fallback`` row (so new environments are picked up as they land) and a logged
-warning. Running a suite is :func:`acbench_env.experiments.suite.run_suite`.
+configuration; ``standard`` (versioned) is calibrated to the default model (each task at
+the ladder rung where the base scores nearest 0.5 where piloted, see ``acbench
+calibrate``) and sized by statistical power within a time budget. A registered environment
+that a suite's table does not list still runs, with the table's ``fallback`` row (so new
+environments are picked up as they land) and a logged warning. Running a suite is :func:`acbench_env.experiments.suite.run_suite`.
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ class SuiteTask:
 
     ``repeats > 1`` runs every episode that many times with sampling (``temperature``
     must then be > 0), each repeat under its own sampling seeds, for pass@k / pass^k.
+    ``calibration`` holds what ``acbench calibrate`` measured for the row (rung, pilot
+    figures, planned episodes); it is documentation, not part of :meth:`record` or the
+    fingerprint.
     """
 
     env_id: str
@@ -38,6 +43,7 @@ class SuiteTask:
     max_new_tokens: int = 64
     temperature: float = 0.0
     repeats: int = 1
+    calibration: Mapping[str, Any] | None = field(default=None, compare=False)
 
     def record(self) -> dict[str, Any]:
         return {
@@ -167,7 +173,168 @@ FULL = Suite(
     fallback=SuiteTask("", 50, {}, max_new_tokens=128),
 )
 
-SUITES: dict[str, Suite] = {s.name: s for s in (QUICK, FULL)}
+#: STANDARD-BEGIN (rows generated from the calibration pilots; see README)
+#: The standard suite: every task at the ladder rung calibrated to the default model
+#: (SmolLM2-135M-Instruct; ``calibration`` holds the pilot figures, ``pilot_mean`` None where
+#: the rung was not piloted), sized for base + six variants on 2 CPU cores with vLLM in 90
+#: minutes. Plan (``acbench_env.scoring.power``, 80% power, paired sd from the pilots, 0.5
+#: where unmeasured; seconds per step from the quick suite's measured 27 min on vLLM):
+#:   episodes for targets 741 minutes 651.5
+#:   planned episodes/model 107 minutes 89.3
+#:   overall MDE 0.204
+#:   long_context MDE 0.363
+#:   real_world_application MDE 0.425
+#:   tool_use MDE 0.416
+#:   workflow_generation MDE 0.416
+STANDARD = Suite(
+    name="standard",
+    version=1,
+    seed=0,
+    description=(
+        "calibrated to the default model (ladder rungs near a base score of 0.5 where "
+        "measured), sized for base + six variants on 2 CPU cores with vLLM in about 90 "
+        "minutes; the overall MDE it buys is well above 0.05 (see README)"
+    ),
+    tasks=(
+        SuiteTask(
+            "acbench/BFCL-v0",
+            5,
+            {"category": "simple_python"},
+            max_new_tokens=192,
+            calibration={"rung": "simple", "pilot_mean": 0.0, "pilot_episodes": 4},
+        ),
+        SuiteTask(
+            "acbench/BlocksWorld-v0",
+            7,
+            {"level": "easy", "few_shot": 3},
+            max_new_tokens=32,
+            calibration={"rung": "easy-shots3", "pilot_mean": None},
+        ),
+        SuiteTask(
+            "acbench/FunctionCall-v0",
+            5,
+            {"difficulty": 0, "few_shot": 4},
+            max_new_tokens=128,
+            calibration={"rung": "d0-shots4", "pilot_mean": 0.0, "pilot_episodes": 4},
+        ),
+        SuiteTask(
+            "acbench/Household-v0",
+            7,
+            {"level": "easy", "few_shot": 3},
+            max_new_tokens=32,
+            calibration={"rung": "easy-shots3", "pilot_mean": None},
+        ),
+        SuiteTask(
+            "acbench/LongDocQA-v0",
+            5,
+            {"level": "easy", "context_length": 512},
+            max_new_tokens=64,
+            calibration={"rung": "easy-ctx512", "pilot_mean": 0.1548, "pilot_episodes": 4},
+        ),
+        SuiteTask(
+            "acbench/LongGen-v0",
+            5,
+            {"level": "easy", "questions": 2},
+            max_new_tokens=40,
+            calibration={"rung": "q2", "pilot_mean": 0.0, "pilot_episodes": 4},
+        ),
+        SuiteTask(
+            "acbench/Needle-v0",
+            5,
+            {"context_length": 2048},
+            max_new_tokens=64,
+            calibration={"rung": "ctx2048", "pilot_mean": None},
+        ),
+        SuiteTask(
+            "acbench/NeedleMultiKey-v0",
+            5,
+            {"level": "easy", "context_length": 256},
+            max_new_tokens=64,
+            calibration={"rung": "easy-ctx256", "pilot_mean": 0.75, "pilot_episodes": 4},
+        ),
+        SuiteTask(
+            "acbench/NeedleMultiQuery-v0",
+            5,
+            {"level": "easy", "context_length": 256},
+            max_new_tokens=64,
+            calibration={"rung": "easy-ctx256", "pilot_mean": 0.75, "pilot_episodes": 4},
+        ),
+        SuiteTask(
+            "acbench/NeedleMultiValue-v0",
+            5,
+            {"level": "easy", "context_length": 512},
+            max_new_tokens=64,
+            calibration={"rung": "easy-ctx512", "pilot_mean": None},
+        ),
+        SuiteTask(
+            "acbench/Scenario-v0",
+            5,
+            {},
+            max_new_tokens=128,
+            calibration={"rung": "default", "pilot_mean": None},
+        ),
+        SuiteTask(
+            "acbench/ToolMultiTurn-v0",
+            5,
+            {"difficulty": 0, "few_shot": 3},
+            max_new_tokens=96,
+            calibration={"rung": "d0-shots3", "pilot_mean": None},
+        ),
+        SuiteTask(
+            "acbench/ToolMultiTurnHard-v0",
+            5,
+            {"difficulty": 1, "few_shot": None},
+            max_new_tokens=96,
+            calibration={"rung": "d1", "pilot_mean": None},
+        ),
+        SuiteTask(
+            "acbench/ToolQuery-v0",
+            5,
+            {"level": "easy", "few_shot": 3},
+            max_new_tokens=32,
+            calibration={"rung": "easy-shots3", "pilot_mean": 0.0, "pilot_episodes": 4},
+        ),
+        SuiteTask(
+            "acbench/ToolSteps-v0",
+            5,
+            {"difficulty": 0, "few_shot": 4},
+            max_new_tokens=64,
+            calibration={"rung": "d0-shots4", "pilot_mean": 0.75, "pilot_episodes": 4},
+        ),
+        SuiteTask(
+            "acbench/VariableTracking-v0",
+            5,
+            {"level": "easy", "context_length": 256},
+            max_new_tokens=64,
+            calibration={"rung": "easy-ctx256", "pilot_mean": 0.3333, "pilot_episodes": 4},
+        ),
+        SuiteTask(
+            "acbench/WebShop-v0",
+            6,
+            {"level": "easy", "few_shot": 3},
+            max_new_tokens=32,
+            calibration={"rung": "easy-shots3", "pilot_mean": 0.375, "pilot_episodes": 4},
+        ),
+        SuiteTask(
+            "acbench/WorfBench-v0",
+            11,
+            {"few_shot": 3},
+            max_new_tokens=256,
+            calibration={"rung": "shots3", "pilot_mean": 0.0, "pilot_episodes": 4},
+        ),
+        SuiteTask(
+            "acbench/Workflow-v0",
+            6,
+            {"level": 1, "few_shot": 3},
+            max_new_tokens=256,
+            calibration={"rung": "l1-shots3", "pilot_mean": 0.2841, "pilot_episodes": 4},
+        ),
+    ),
+    fallback=SuiteTask("", 5, {}, max_new_tokens=64),
+)
+#: STANDARD-END
+
+SUITES: dict[str, Suite] = {s.name: s for s in (QUICK, FULL, STANDARD)}
 
 
 def get_suite(name: str) -> Suite:
@@ -196,6 +363,7 @@ def load_suite_file(path: Path) -> Suite:
         max_new_tokens: int = Field(default=64, ge=1)
         temperature: float = Field(default=0.0, ge=0.0)
         repeats: int = Field(default=1, ge=1)
+        calibration: dict[str, Any] | None = None
 
     class SuiteModel(BaseModel):
         model_config = ConfigDict(extra="forbid")
@@ -206,6 +374,7 @@ def load_suite_file(path: Path) -> Suite:
         tasks: list[TaskModel]
         fallback: TaskModel | None = None
         all_envs: bool = True
+        calibration: dict[str, Any] | None = None
 
     try:
         raw = yaml.safe_load(path.read_text())
@@ -221,7 +390,13 @@ def load_suite_file(path: Path) -> Suite:
 
     def row(t: TaskModel) -> SuiteTask:
         return SuiteTask(
-            t.env_id, t.episodes, t.env_kwargs, t.max_new_tokens, t.temperature, t.repeats
+            t.env_id,
+            t.episodes,
+            t.env_kwargs,
+            t.max_new_tokens,
+            t.temperature,
+            t.repeats,
+            calibration=t.calibration,
         )
 
     return Suite(

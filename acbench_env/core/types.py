@@ -31,16 +31,22 @@ class ModelInfo:
 
     ``model_id`` is what the user asked for (``"default"`` or a path as given);
     ``compression`` is the fingerprint read from the model folder's metadata (``None`` for
-    an uncompressed model or a scripted agent).
+    an uncompressed model or a scripted agent). ``runtime`` says how it computed: the
+    activation ``dtype``, the ``device`` and the ``backend_version`` (empty for agents
+    without a model; omitted from the JSON when empty, so older records read unchanged).
     """
 
     model_id: str
     backend: str
     compression: dict[str, Any] | None = None
     decoding: dict[str, Any] = field(default_factory=dict)
+    runtime: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        if not self.runtime:
+            del data["runtime"]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelInfo:
@@ -49,6 +55,7 @@ class ModelInfo:
             backend=str(data["backend"]),
             compression=data.get("compression"),
             decoding=dict(data.get("decoding") or {}),
+            runtime=dict(data.get("runtime") or {}),
         )
 
 
@@ -133,6 +140,8 @@ class Trajectory:
     ``score`` is the env's primary metric for the episode (in [0, 1]); ``success`` whether
     the task was fully solved. ``few_shot_messages`` are the solved-example chat turns the
     model saw before the first observation (omitted from the JSON when there were none).
+    ``rung`` names the rung of the env's difficulty ladder that its arguments select
+    (:func:`acbench_env.core.ladder.rung_of`; omitted from the JSON when ``None``).
     """
 
     env_id: str
@@ -149,6 +158,7 @@ class Trajectory:
     wall_time_s: float = 0.0
     schema_version: int = SCHEMA_VERSION
     few_shot_messages: tuple[Message, ...] = ()
+    rung: str | None = None
 
     @property
     def episode_key(self) -> tuple[str, int]:
@@ -171,6 +181,8 @@ class Trajectory:
             data["few_shot_messages"] = [dict(m) for m in self.few_shot_messages]
         else:
             del data["few_shot_messages"]
+        if self.rung is None:
+            del data["rung"]
         return data
 
     @classmethod
@@ -193,4 +205,5 @@ class Trajectory:
                 Message(role=m["role"], content=m["content"])
                 for m in data.get("few_shot_messages") or ()
             ),
+            rung=None if data.get("rung") is None else str(data["rung"]),
         )

@@ -9,6 +9,7 @@ from typing import Any
 from acbench_env.core.env import StepOutcome, TextEnv
 from acbench_env.core.errors import ConfigError
 from acbench_env.core.validation import positive_int
+from acbench_env.environments import ladders
 from acbench_env.tools.bfcl import (
     BFCL_CATEGORIES,
     BFCLItem,
@@ -134,6 +135,9 @@ class BFCLEnv(TextEnv[BFCLItem]):
     v0: initial version; all single-turn AST categories and ``mode`` added later (the
     defaults keep the earlier behaviour).
     """
+
+    #: Difficulty settings, easiest first (:mod:`acbench_env.environments.ladders`).
+    ladder = ladders.BFCL
 
     capability = "tool_use"
     primary_metric = "call_accuracy"

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from acbench_env.core.env import StepOutcome
+from acbench_env.environments import ladders
 from acbench_env.environments.documents import Insert, Units, place
 from acbench_env.environments.haystack import Haystack
 from acbench_env.environments.longctx import LeveledLongContextEnv, answer_recorded
@@ -127,6 +128,9 @@ class LongDocQAEnv(LeveledLongContextEnv[DocQATask]):
     ## Version History
     v0: initial version.
     """
+
+    #: Difficulty settings, easiest first (:mod:`acbench_env.environments.ladders`).
+    ladder = ladders.DOCQA
 
     primary_metric = "f1"
     default_context_length = 2048

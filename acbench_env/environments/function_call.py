@@ -12,6 +12,7 @@ import numpy as np
 from acbench_env.core.env import GeneratedTasks, StepOutcome, TextEnv
 from acbench_env.core.errors import ConfigError
 from acbench_env.core.validation import int_in_range
+from acbench_env.environments import ladders
 from acbench_env.environments.sampling import shuffle
 from acbench_env.environments.tool_domains import TEMPLATES, Answer, ToolTemplate
 from acbench_env.tools.bfcl import answer_outcome, oracle_calls
@@ -191,6 +192,9 @@ class FunctionCallEnv(GeneratedTasks, TextEnv[FunctionCallTask]):
     ## Version History
     v0: initial version.
     """
+
+    #: Difficulty settings, easiest first (:mod:`acbench_env.environments.ladders`).
+    ladder = ladders.FUNCTION_CALL
 
     capability = "tool_use"
     primary_metric = "call_accuracy"

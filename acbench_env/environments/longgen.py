@@ -11,6 +11,7 @@ import numpy as np
 
 from acbench_env.core.env import GeneratedTasks, StepOutcome, TextEnv
 from acbench_env.core.validation import int_in_range
+from acbench_env.environments import ladders
 from acbench_env.environments.longctx import check_level
 from acbench_env.scoring.text_match import normalize_answer, parse_numbers
 
@@ -138,6 +139,9 @@ class LongGenEnv(GeneratedTasks, TextEnv[LongGenTask]):
     ## Version History
     v0: initial version.
     """
+
+    #: Difficulty settings, easiest first (:mod:`acbench_env.environments.ladders`).
+    ladder = ladders.LONGGEN
 
     capability = "long_context"
     primary_metric = "in_place_accuracy"

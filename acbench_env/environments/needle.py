@@ -9,7 +9,7 @@ import numpy as np
 
 from acbench_env.core.env import StepOutcome
 from acbench_env.core.models import TokenCounter
-from acbench_env.environments import documents
+from acbench_env.environments import documents, ladders
 from acbench_env.environments.documents import Insert
 from acbench_env.environments.longctx import (
     RESERVED_TOKENS,
@@ -138,6 +138,9 @@ class NeedleEnv(LongContextEnv[NeedleTask]):
     v0: initial version; the opt-in ``truncation`` argument was added later (the default,
     no truncation, behaves as before).
     """
+
+    #: Difficulty settings, easiest first (:mod:`acbench_env.environments.ladders`).
+    ladder = ladders.NEEDLE
 
     primary_metric = "exact_match"
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from acbench_env.core.env import StepOutcome, TextEnv
 from acbench_env.core.errors import ConfigError
+from acbench_env.environments import ladders
 from acbench_env.tools.mcp import MCPConnection, MCPServerError, connection_tools
 from acbench_env.tools.parsing import format_calls, parse_tool_calls
 from acbench_env.tools.sandbox import Sandbox, Tool, ToolCall, spec_listing
@@ -96,6 +97,9 @@ class ScenarioEnv(TextEnv[TaskSpec]):
     ## Version History
     v0: initial version.
     """
+
+    #: Difficulty settings, easiest first (:mod:`acbench_env.environments.ladders`).
+    ladder = ladders.SCENARIO
 
     capability = "tool_use"
     primary_metric = "checks_passed"

@@ -26,6 +26,7 @@ import numpy as np
 from acbench_env.core.env import GeneratedTasks, StepOutcome, TextEnv
 from acbench_env.core.errors import ConfigError
 from acbench_env.core.validation import int_in_range
+from acbench_env.environments import ladders
 from acbench_env.environments.statemachine import (
     ParsedCommand,
     Subgoal,
@@ -55,6 +56,9 @@ class SimulatorEnv(GeneratedTasks, TextEnv[TaskT], Generic[TaskT, StateT]):
     and ``format_failures`` (counts so far). Reward is the increase of the progress rate,
     so an episode's rewards sum to its final progress.
     """
+
+    #: Difficulty settings, easiest first (:mod:`acbench_env.environments.ladders`).
+    ladder = ladders.SIMULATOR
 
     capability = "real_world_application"
     primary_metric = "progress_rate"

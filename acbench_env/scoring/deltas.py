@@ -3,9 +3,16 @@
 A compressed model is compared with its base on the *same* episodes (same env, same env
 arguments, same seed, hence the same task). The delta of a task is
 ``mean(compressed) - mean(base)`` over the paired episodes; its interval comes from a
-percentile bootstrap that resamples *pairs* (so the task-to-task variation that both
-models share cancels). A capability delta is a weighted mean of task deltas; its
-interval resamples pairs within each task independently (a stratified paired bootstrap).
+paired interval over the per-episode differences (so the task-to-task variation that both
+models share cancels): by default the adjusted t interval of
+:mod:`acbench_env.scoring.intervals`, which keeps its coverage near 95% at small n, and a
+delta is flagged as excluding 0 only on enough pairs for the method
+(:data:`~acbench_env.scoring.intervals.MIN_PAIRS_TO_FLAG`: 10 for adjusted-t).
+``method="percentile"`` gives the earlier stratified percentile bootstrap (which
+under-covers at small n, so it flags only from 30 pairs). A capability delta is a weighted
+mean of task deltas, its interval stratified by task. Every delta also carries ``mde``, the
+minimum detectable effect its own pairs give (:func:`acbench_env.scoring.power.delta_mde`).
+The relative change's interval is a stratified paired bootstrap.
 
 All functions are pure; the resampling RNG is a seeded :class:`numpy.random.Generator`,
 so the same inputs always give the same interval.
@@ -21,6 +28,8 @@ import numpy as np
 
 from acbench_env.core.errors import ConfigError
 from acbench_env.core.validation import fraction, positive_int
+from acbench_env.scoring.intervals import DEFAULT_METHOD, MIN_PAIRS_TO_FLAG, paired_interval
+from acbench_env.scoring.power import delta_mde
 
 #: Bootstrap defaults used in reports.
 BOOTSTRAP_RESAMPLES = 2000
@@ -42,7 +51,9 @@ class Delta:
     """Compressed minus base: absolute and relative change, each with a bootstrap interval.
 
     ``relative`` is ``absolute / base_mean`` (``nan`` when the base mean is 0);
-    ``significant`` is true when the absolute interval excludes 0.
+    ``significant`` is true when the absolute interval excludes 0 and ``supported`` (the
+    interval ``method`` is trusted to flag at this many pairs). ``mde`` is the minimum
+    detectable effect (80% power) of these pairs (``inf`` with fewer than 2 per task).
     """
 
     pairs: int
@@ -55,10 +66,17 @@ class Delta:
     relative_ci_low: float
     relative_ci_high: float
     confidence: float
+    method: str = "percentile"
+    supported: bool = True
+    mde: float = float("nan")
 
     @property
     def significant(self) -> bool:
-        return (not math.isnan(self.ci_low)) and (self.ci_low > 0.0 or self.ci_high < 0.0)
+        return (
+            self.supported
+            and not math.isnan(self.ci_low)
+            and (self.ci_low > 0.0 or self.ci_high < 0.0)
+        )
 
 
 def _ratio(num: float, den: float) -> float:
@@ -96,11 +114,12 @@ def paired_bootstrap_delta(
     confidence: float = 0.95,
     resamples: int = BOOTSTRAP_RESAMPLES,
     seed: int = BOOTSTRAP_SEED,
+    method: str = DEFAULT_METHOD,
 ) -> Delta:
-    """Weighted mean over ``groups`` of ``mean(compressed) - mean(base)``, with a stratified
-    paired percentile bootstrap interval (pairs resampled within each group).
-
-    With one group this is the ordinary paired bootstrap of a mean difference.
+    """Weighted mean over ``groups`` of ``mean(compressed) - mean(base)``, with a paired
+    interval of ``method`` (see :mod:`acbench_env.scoring.intervals`; ``"percentile"`` is
+    the stratified percentile bootstrap, pairs resampled within each group) and the MDE of
+    its pairs.
     """
     fraction("confidence", confidence, include_low=False, include_high=False)
     resamples = positive_int("resamples", resamples)
@@ -116,7 +135,7 @@ def paired_bootstrap_delta(
     total_weight = sum(g.weight for g in used)
     if not used or total_weight <= 0:
         nan = float("nan")
-        return Delta(0, nan, nan, nan, nan, nan, nan, nan, nan, confidence)
+        return Delta(0, nan, nan, nan, nan, nan, nan, nan, nan, confidence, method, False)
     base_mean = 0.0
     comp_mean = 0.0
     weights = [g.weight / total_weight for g in used]
@@ -131,6 +150,12 @@ def paired_bootstrap_delta(
     alpha = (1.0 - confidence) / 2.0
     diffs = boot_comp - boot_base
     lo, hi = (float(v) for v in np.quantile(diffs, [alpha, 1.0 - alpha]))
+    pair_diffs = [[c - b for b, c in zip(g.base, g.compressed)] for g in used]
+    if method == "percentile":
+        supported = sum(len(g.base) for g in used) >= MIN_PAIRS_TO_FLAG["percentile"]
+    else:
+        iv = paired_interval(pair_diffs, weights, method=method, confidence=confidence, seed=seed)
+        lo, hi, supported = iv.low, iv.high, iv.supported
     with np.errstate(divide="ignore", invalid="ignore"):
         rel = np.where(boot_base != 0, diffs / np.where(boot_base != 0, boot_base, 1.0), np.nan)
     finite = rel[np.isfinite(rel)]
@@ -151,6 +176,9 @@ def paired_bootstrap_delta(
         relative_ci_low=rlo,
         relative_ci_high=rhi,
         confidence=confidence,
+        method=method,
+        supported=supported,
+        mde=delta_mde(pair_diffs, weights, confidence=confidence),
     )
 
 

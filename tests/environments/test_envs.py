@@ -113,3 +113,18 @@ def test_few_shot_turns_are_well_formed_and_leave_the_task_alone(env_id: str) ->
     _, _, terminated, _, step_info = env.step(env.unwrapped.oracle_action())
     assert step_info["format_failure"] is False
     env.close()
+
+
+@pytest.mark.parametrize("env_id", ALL_ENVS)
+def test_ladder_rungs_build_and_are_recognised(env_id: str) -> None:
+    """Every registered env declares a ladder (easiest first) whose every rung builds the env,
+    and whose arguments select that rung (so trajectories record it)."""
+    from acbench_env.core.ladder import Ladder, rung_of
+    from acbench_env.core.registry import env_class, make
+
+    cls = env_class(env_id)
+    assert isinstance(cls.ladder, Ladder) and len(cls.ladder) >= 1, env_id
+    registered = dict(gymnasium.spec(env_id).kwargs or {})
+    for rung in cls.ladder:
+        make(env_id, **rung.env_kwargs).close()
+        assert rung_of(cls, registered, dict(rung.env_kwargs)) == rung.name, (env_id, rung.name)

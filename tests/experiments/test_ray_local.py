@@ -83,3 +83,22 @@ def test_acbench_run_on_ray_matches_the_local_run(tmp_path, local_ray, capsys) -
     assert lines("ray.jsonl") == lines("local.jsonl")
     assert main([*base, "--out", str(tmp_path / "ray.jsonl"), "--executor", "ray"]) == 0
     assert "(0 run now, 5 resumed)" in capsys.readouterr().out
+
+
+def test_ray_replicas_compute_in_each_model_entry_dtype(tmp_path, local_ray, monkeypatch) -> None:
+    """The dtype planned per model (one per suite by default, here set explicitly) reaches the
+    Ray replicas with the model entries: their trajectories record that the loaded backend
+    computed in it."""
+    from acbench_env.core.jsonl import read_trajectories
+    from acbench_env.core.manifest import read_manifest, run_file
+    from acbench_env.experiments.suite import describe_models
+
+    only(ONE, monkeypatch)
+    model = make_tiny_model(tmp_path / "tiny")
+    (entry,) = describe_models([str(model)], "transformers", ["bfloat16"])
+    out = tmp_path / "suite"
+    run_suite([str(model)], ONE, out, model_entries=[entry], executor=make_executor("ray"))
+    manifest = read_manifest(out)
+    assert manifest is not None and manifest.base.dtype == "bfloat16"
+    (traj,) = read_trajectories(run_file(out, entry.label, "acbench/Needle-v0"))
+    assert traj.model.runtime["dtype"] == "bfloat16" and traj.model.runtime["device"] == "cpu"

@@ -17,21 +17,40 @@ from acbench_env.scoring.deltas import (
 )
 
 
-def test_delta_of_identical_scores_is_zero_with_a_zero_interval() -> None:
+def test_delta_of_identical_scores_is_zero_and_not_flagged() -> None:
     scores = (0.0, 1.0, 0.5, 1.0)
     d = paired_bootstrap_delta([PairedGroup(scores, scores)])
-    assert (d.absolute, d.ci_low, d.ci_high, d.relative) == (0.0, 0.0, 0.0, 0.0)
-    assert not d.significant and d.pairs == 4
+    assert (d.absolute, d.relative) == (0.0, 0.0)
+    # Four equal pairs do not prove "no difference" either: the interval is not a point.
+    assert d.ci_low < 0.0 < d.ci_high
+    assert not d.significant and d.pairs == 4 and d.method == "adjusted-t"
+    # The percentile bootstrap gives the point interval [0, 0] here.
+    p = paired_bootstrap_delta([PairedGroup(scores, scores)], method="percentile")
+    assert (p.ci_low, p.ci_high) == (0.0, 0.0)
+
+
+def test_three_equal_losses_are_not_flagged() -> None:
+    """The issue's example: 3 pairs all at -0.5. The percentile bootstrap gives
+    [-0.5, -0.5]; the default interval is wide and the delta is not flagged."""
+    g = PairedGroup((1.0, 1.0, 0.5), (0.5, 0.5, 0.0))
+    p = paired_bootstrap_delta([g], method="percentile")
+    assert (p.ci_low, p.ci_high) == (-0.5, -0.5) and not p.significant  # below its min pairs
+    d = paired_bootstrap_delta([g])
+    assert d.absolute == pytest.approx(-0.5)
+    assert d.ci_low < -0.5 < 0.0 < d.ci_high and not d.supported and not d.significant
 
 
 def test_delta_hand_computed_and_flagged() -> None:
-    base = (1.0, 1.0, 1.0, 0.0, 1.0, 1.0, 1.0, 1.0)
-    comp = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0)
+    base = (1.0, 1.0, 1.0, 0.0, 1.0, 1.0, 1.0, 1.0) * 2
+    comp = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0) * 2
     d = paired_bootstrap_delta([PairedGroup(base, comp)])
     assert d.base_mean == pytest.approx(7 / 8)
     assert d.compressed_mean == pytest.approx(1 / 8)
     assert d.absolute == pytest.approx(-6 / 8)
     assert d.relative == pytest.approx((-6 / 8) / (7 / 8))
+    # Half of it (8 pairs) is below the 10 pairs the default interval needs to flag.
+    half = paired_bootstrap_delta([PairedGroup(base[:8], comp[:8])])
+    assert half.ci_high < 0 and not half.supported and not half.significant
     assert d.ci_low <= d.absolute <= d.ci_high < 0 and d.significant
     assert d.relative_ci_low <= d.relative <= d.relative_ci_high
     # Seeded: the same inputs give the same interval.
@@ -44,7 +63,7 @@ def test_pairing_cancels_shared_task_difficulty() -> None:
     rng = np.random.default_rng(0)
     base = tuple(rng.uniform(0.1, 1.0, size=30).tolist())
     comp = tuple(b - 0.05 for b in base)
-    d = paired_bootstrap_delta([PairedGroup(base, comp)])
+    d = paired_bootstrap_delta([PairedGroup(base, comp)], method="percentile")
     assert d.ci_low == pytest.approx(-0.05) and d.ci_high == pytest.approx(-0.05)
     assert d.significant
 
@@ -79,7 +98,10 @@ def test_bootstrap_interval_covers_the_true_difference_about_95_percent() -> Non
         base = difficulty + rng.normal(0.0, 0.15, size=n)
         comp = difficulty + true_delta + rng.normal(0.0, 0.15, size=n)
         d = paired_bootstrap_delta(
-            [PairedGroup(tuple(base.tolist()), tuple(comp.tolist()))], resamples=1000, seed=t
+            [PairedGroup(tuple(base.tolist()), tuple(comp.tolist()))],
+            resamples=1000,
+            seed=t,
+            method="percentile",
         )
         covered += d.ci_low <= true_delta <= d.ci_high
     coverage = covered / trials
@@ -101,3 +123,13 @@ def test_pass_at_k_and_pass_hat_k_hand_values() -> None:
         pass_at_k(3, 1, 4)
     with pytest.raises(ConfigError, match="successes"):
         pass_hat_k(3, 4, 1)
+
+
+def test_every_delta_carries_the_mde_of_its_own_pairs() -> None:
+    rng = np.random.default_rng(5)
+    base = tuple(rng.choice([0.0, 1.0], size=200).tolist())
+    comp = tuple(rng.choice([0.0, 1.0], size=200).tolist())
+    small = paired_bootstrap_delta([PairedGroup(base[:20], comp[:20])])
+    large = paired_bootstrap_delta([PairedGroup(base, comp)])
+    assert 0 < large.mde < small.mde < 1.5
+    assert paired_bootstrap_delta([PairedGroup((1.0,), (0.0,))]).mde == float("inf")

@@ -68,23 +68,31 @@ def test_episode_outcome(steps, success, expected):
 
 
 def test_outcome_deltas_are_paired_by_seed():
-    base = {"acbench/FunctionCall-v0": [traj([step()], True, seed=s) for s in range(6)]}
-    variant = {
-        "acbench/FunctionCall-v0": [
-            traj([step(err="bad")], False, seed=s) if s < 3 else traj([step()], True, seed=s)
-            for s in range(6)
-        ]
-        + [traj([step()], True, seed=99)]  # unpaired: ignored
-    }
-    out = outcome_deltas(base, variant, resamples=500)
+    def run(n: int) -> dict:
+        base = {"acbench/FunctionCall-v0": [traj([step()], True, seed=s) for s in range(n)]}
+        variant = {
+            "acbench/FunctionCall-v0": [
+                traj([step(err="bad")], False, seed=s)
+                if s < n // 2
+                else traj([step()], True, seed=s)
+                for s in range(n)
+            ]
+            + [traj([step()], True, seed=99)]  # unpaired: ignored
+        }
+        assert sum(outcome_counts(variant["acbench/FunctionCall-v0"]).values()) == n + 1
+        return outcome_deltas(base, variant, resamples=500)
+
+    out = run(12)
     assert set(out) == {"tool_use", "all"}
     ff = out["all"]["format_failure"]
-    assert ff["episodes"] == 6
+    assert ff["episodes"] == 12
     assert ff["base"] == 0.0 and ff["variant"] == pytest.approx(0.5)
     assert ff["delta"] == pytest.approx(0.5)
     assert ff["ci"][0] > 0 and ff["significant"]
     assert out["all"]["success"]["delta"] == pytest.approx(-0.5)
-    assert sum(outcome_counts(variant["acbench/FunctionCall-v0"]).values()) == 7
+    # The same effect on 6 pairs is below the 10 pairs the delta interval needs to flag.
+    small = run(6)["all"]["format_failure"]
+    assert small["delta"] == pytest.approx(0.5) and not small["significant"]
 
 
 def test_rollout_efficiency():

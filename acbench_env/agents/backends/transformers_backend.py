@@ -89,6 +89,18 @@ class TransformersBackend:
     def device(self) -> torch.device:
         return next(self.model.parameters()).device
 
+    @property
+    def runtime(self) -> dict[str, str]:
+        """How this backend computes: activation dtype, device and library versions
+        (recorded in every trajectory's model info)."""
+        import transformers
+
+        return {
+            "dtype": str(next(self.model.parameters()).dtype).removeprefix("torch."),
+            "device": self.device.type,
+            "backend_version": f"transformers {transformers.__version__}, torch {torch.__version__}",
+        }
+
     def render(self, messages: Sequence[Any], tools: Sequence[dict[str, Any]] | None = None) -> str:
         """The prompt text for ``messages`` (and ``tools``) under the model's chat template."""
         return render_chat(self.tokenizer, messages, tools, self._tools_template)

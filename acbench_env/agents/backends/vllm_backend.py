@@ -101,6 +101,20 @@ class VLLMBackend:
         """Recorded with every trajectory: the templates for plain and for tool requests."""
         return tool_info(self.tokenizer.chat_template, self._tools_template)
 
+    @property
+    def runtime(self) -> dict[str, str]:
+        """How this backend computes: activation dtype, device and vLLM's version (recorded
+        in every trajectory's model info)."""
+        import vllm
+        from vllm.platforms import current_platform
+
+        config = self.llm.llm_engine.model_config
+        return {
+            "dtype": str(config.dtype).removeprefix("torch."),
+            "device": str(getattr(current_platform, "device_type", "") or "unknown"),
+            "backend_version": f"vllm {vllm.__version__}",
+        }
+
     def render(self, messages: Sequence[Any], tools: Sequence[dict[str, Any]] | None = None) -> str:
         """The prompt text for ``messages`` (and ``tools``)."""
         return render_chat(self.tokenizer, messages, tools, self._tools_template)

@@ -7,6 +7,7 @@ from typing import Any
 
 from acbench_env.core.env import StepOutcome
 from acbench_env.core.errors import ConfigError
+from acbench_env.environments import ladders
 from acbench_env.environments.multiturn.apps import STATE_KEY, view_hash
 from acbench_env.environments.multiturn.base import AppTaskEnv, check_difficulty
 from acbench_env.environments.multiturn.tasks import (
@@ -101,6 +102,9 @@ class ToolMultiTurnEnv(AppTaskEnv[MultiTurnTask]):
     ## Version History
     v0: initial version.
     """
+
+    #: Difficulty settings, easiest first (:mod:`acbench_env.environments.ladders`).
+    ladder = ladders.MULTI_TURN
 
     capability = "tool_use"
     primary_metric = "progress"

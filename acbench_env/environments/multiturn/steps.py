@@ -11,6 +11,7 @@ import numpy as np
 
 from acbench_env.core.env import StepOutcome
 from acbench_env.core.errors import ConfigError
+from acbench_env.environments import ladders
 from acbench_env.environments.multiturn.apps import App, run_call, sample_instructions
 from acbench_env.environments.multiturn.base import AppTaskEnv, check_difficulty
 from acbench_env.environments.multiturn.tasks import (
@@ -266,6 +267,9 @@ class ToolStepsEnv(AppTaskEnv[StepTask]):
     ## Version History
     v0: initial version.
     """
+
+    #: Difficulty settings, easiest first (:mod:`acbench_env.environments.ladders`).
+    ladder = ladders.TOOL_STEPS
 
     capability = "tool_use"
     primary_metric = "step_score"

@@ -10,6 +10,7 @@ import numpy as np
 from acbench_env.core.env import GeneratedTasks
 from acbench_env.core.errors import ConfigError
 from acbench_env.core.validation import int_in_range
+from acbench_env.environments import ladders
 from acbench_env.environments.workflow.base import (
     FORMAT_INSTRUCTIONS,
     WorkflowEnvBase,
@@ -212,6 +213,9 @@ class WorkflowEnv(GeneratedTasks, WorkflowEnvBase):
     ## Version History
     v0: initial version.
     """
+
+    #: Difficulty settings, easiest first (:mod:`acbench_env.environments.ladders`).
+    ladder = ladders.WORKFLOW
 
     def __init__(
         self,

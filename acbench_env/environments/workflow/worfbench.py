@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from acbench_env.core.errors import ConfigError
 from acbench_env.core.validation import positive_int
+from acbench_env.environments import ladders
 from acbench_env.environments.workflow.base import WorkflowEnvBase, WorkflowTask
 from acbench_env.scoring.workflow import DEFAULT_THRESHOLD, parse_workflow
 
@@ -154,6 +155,9 @@ class WorfBenchEnv(WorkflowEnvBase):
     ## Version History
     v0: initial version.
     """
+
+    #: Difficulty settings, easiest first (:mod:`acbench_env.environments.ladders`).
+    ladder = ladders.WORFBENCH
 
     def __init__(
         self,

@@ -347,7 +347,10 @@ class PolicyAgentFactory:
         from acbench_env.agents.backends import create_backend
 
         if self._loaded is None:
-            self._loaded = create_backend(self.backend, model=model.model, **self.backend_kwargs)
+            kwargs = dict(self.backend_kwargs)
+            if model.dtype is not None:  # the entry's planned dtype wins (recorded in it)
+                kwargs["dtype"] = model.dtype
+            self._loaded = create_backend(self.backend, model=model.model, **kwargs)
         return LLMPolicyAgent(self._loaded, **self.agent_kwargs)
 
 

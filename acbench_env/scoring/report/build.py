@@ -63,9 +63,10 @@ def build_report(data: SuiteData, sections: Sequence[Section] = SECTIONS) -> dic
 
 
 def nan_to_none(value: Any) -> Any:
-    """``value`` with every NaN float replaced by ``None`` (JSON has no NaN), recursing into
-    dicts, lists and tuples (tuples become lists)."""
-    if isinstance(value, float) and math.isnan(value):
+    """``value`` with every NaN or infinite float replaced by ``None`` (JSON has neither; an
+    infinite value is an MDE of fewer than 2 pairs per task: no effect is detectable),
+    recursing into dicts, lists and tuples (tuples become lists)."""
+    if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
         return {k: nan_to_none(v) for k, v in value.items()}

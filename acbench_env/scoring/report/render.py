@@ -39,12 +39,18 @@ def _sub(a: Any, b: Any) -> float | None:
 
 # -------------------------------------------------------------------------------- tables
 def models_table(report: Mapping[str, Any]) -> str:
-    rows = ["| model | role | path | compression | overall |", "|---|---|---|---|---|"]
+    rows = [
+        "| model | role | path | compression | dtype | device | backend version | overall |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for m in report["models"]:
         status = report.get("overall_status", {}).get(m["label"], "complete")
         note = "" if status == "complete" else f" ({status})"
+        role = f"control: {m['control']}" if m.get("control") else m["role"]
         rows.append(
-            f"| {m['label']} | {m['role']} | `{m['model']}` | {m['compression']} | "
+            f"| {m['label']} | {role} | `{m['model']}` | {m['compression']} | "
+            f"{m.get('dtype') or '—'} | {m.get('device') or '—'} | "
+            f"{m.get('backend_version') or '—'} | "
             f"{_fmt(report['overall'].get(m['label']))}{note} |"
         )
     return "\n".join(rows)
@@ -104,22 +110,79 @@ def tasks_table(report: Mapping[str, Any]) -> str:
     return "\n".join(rows)
 
 
+def _mde(v: Any) -> str:
+    return "—" if v is None else "∞" if v == float("inf") else f"{v:.3f}"
+
+
+def _flag(d: Mapping[str, Any]) -> str:
+    if d["significant"]:
+        return "**yes**"
+    lo, hi = d.get("ci_low"), d.get("ci_high")
+    if not d.get("supported", True) and lo is not None and hi is not None and (lo > 0 or hi < 0):
+        return "no (too few pairs to flag)"
+    return "no"
+
+
+def _delta_name(d: Mapping[str, Any]) -> str:
+    name = _short(d["name"]) if d["level"] == "task" else d["name"]
+    if d["pairs"] == 0:
+        name += " (empty)"
+    elif d["partial"]:
+        name += " (partial)"
+    return str(name)
+
+
+def _delta_cell(d: Mapping[str, Any]) -> str:
+    return f"{_signed(d['absolute'])} [{_signed(d['ci_low'])}, {_signed(d['ci_high'])}]"
+
+
 def deltas_table(report: Mapping[str, Any]) -> str:
-    rows = [
-        "| variant | level | name | pairs | Δ abs [95% CI] | Δ rel [95% CI] | CI excludes 0 |",
-        "|---|---|---|---|---|---|---|",
-    ]
+    """Every variant's deltas with the MDE of their own pairs; with noise-floor controls, the
+    controls' delta at the same level and name beside each one."""
+    floor: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    for f in report.get("noise_floor", []):
+        floor.setdefault((f["level"], f["name"]), []).append(f)
+    head = (
+        "| variant | level | name | pairs | Δ abs [95% CI] | MDE | Δ rel [95% CI] | CI excludes 0 |"
+    )
+    sep = "|---|---|---|---|---|---|---|---|"
+    if floor:
+        head += " noise floor Δ [95% CI] (control) |"
+        sep += "---|"
+    rows = [head, sep]
     for d in report["deltas"]:
-        name = _short(d["name"]) if d["level"] == "task" else d["name"]
-        if d["pairs"] == 0:
-            name += " (empty)"
-        elif d["partial"]:
-            name += " (partial)"
-        rows.append(
-            f"| {d['variant']} | {d['level']} | {name} | {d['pairs']} | "
-            f"{_signed(d['absolute'])} [{_signed(d['ci_low'])}, {_signed(d['ci_high'])}] | "
+        row = (
+            f"| {d['variant']} | {d['level']} | {_delta_name(d)} | {d['pairs']} | "
+            f"{_delta_cell(d)} | {_mde(d.get('mde'))} | "
             f"{_pct(d['relative'])} [{_pct(d['relative_ci_low'])}, {_pct(d['relative_ci_high'])}] | "
-            f"{'**yes**' if d['significant'] else 'no'} |"
+            f"{_flag(d)} |"
+        )
+        if floor:
+            cells = [
+                f"{_delta_cell(f)} ({f['variant']})" for f in floor.get((d["level"], d["name"]), [])
+            ]
+            row += f" {'; '.join(cells) or '—'} |"
+        rows.append(row)
+    return "\n".join(rows)
+
+
+def noise_floor_table(report: Mapping[str, Any]) -> str | None:
+    """What "no effect" looks like at this size: each control's capability and overall
+    deltas against the base; ``None`` when the suite ran no control."""
+    rows_in = [f for f in report.get("noise_floor", []) if f["level"] != "task"]
+    if not rows_in:
+        return None
+    rows = [
+        "| control | level | name | pairs | changed episodes | Δ abs [95% CI] | MDE | "
+        "interval includes 0 |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for f in rows_in:
+        changed = f.get("changed")
+        rows.append(
+            f"| {f['variant']} | {f['level']} | {_delta_name(f)} | {f['pairs']} | "
+            f"{'—' if changed is None else changed} | {_delta_cell(f)} | {_mde(f.get('mde'))} | "
+            f"{'no' if f['significant'] else 'yes'} |"
         )
     return "\n".join(rows)
 
@@ -151,6 +214,7 @@ TABLES: dict[str, Callable[[Mapping[str, Any]], str | None]] = {
     "capabilities": capabilities_table,
     "tasks": tasks_table,
     "deltas": deltas_table,
+    "noise_floor": noise_floor_table,  # present only when the suite ran a control
     "analysis": analysis_table,
     **breaks.BREAKS_TABLES,  # present only with diagnostics (acbench diagnose)
 }
@@ -158,7 +222,7 @@ TABLES: dict[str, Callable[[Mapping[str, Any]], str | None]] = {
 
 def markdown_tables(report: Mapping[str, Any]) -> dict[str, str]:
     """The report's tables as Markdown (keys: models, capabilities, tasks, deltas, and
-    analysis when there is one)."""
+    noise_floor and analysis when there are any)."""
     return {name: t for name, make in TABLES.items() if (t := make(report)) is not None}
 
 
@@ -188,12 +252,30 @@ def preamble(report: Mapping[str, Any], markup: _Markup = MARKDOWN) -> str:
     """The paragraph under the title: suite fingerprint and seed, the weighting, and the
     bootstrap the intervals come from (its settings as recorded in the report)."""
     s, w, b = report["suite"], report["weighting"], report["bootstrap"]
+    di = report.get("delta_intervals")
+    deltas = "deltas pair episodes by seed."
+    if di:
+        deltas = (
+            f"deltas pair episodes by seed, with a {100 * b['confidence']:g}% {di['method']} "
+            f"paired interval, flagged as excluding 0 only from {di['min_pairs_to_flag']} "
+            f"pairs; MDE = the smallest effect the delta's own pairs detect with "
+            f"{100 * di['mde_power']:g}% power."
+        )
+    dtypes = sorted(
+        {str(m["dtype"]) for m in report["models"] if m.get("dtype") and m["role"] != "control"}
+    )
+    confound = (
+        f" Models compute in different activation dtypes ({', '.join(dtypes)}): a confound "
+        "of every delta."
+        if len(dtypes) > 1
+        else ""
+    )
     return (
         f"Suite fingerprint {markup.code(str(s['fingerprint']))}, seed {s['seed']}; "
         f"weighting v{w['version']}: {markup.text(w['description'])}. Intervals: "
         f"{100 * b['confidence']:g}% {b['kind']} bootstrap ({b['resamples']} resamples, seed "
-        f"{b['seed']}); deltas pair episodes by seed. {markup.ff} "
-        "Empty runs are shown as —, never as 0."
+        f"{b['seed']}); {deltas} {markup.ff} "
+        f"Empty runs are shown as —, never as 0.{markup.text(confound)}"
     )
 
 
@@ -231,6 +313,11 @@ def render_markdown(
         "",
         t["deltas"],
         "",
+        *(
+            ["## Noise floor (control − base)", "", t["noise_floor"], ""]
+            if "noise_floor" in t
+            else []
+        ),
         "## Tasks",
         "",
         t["tasks"],
@@ -305,6 +392,11 @@ def render_html(
         "<h2>Compression deltas (variant − base)</h2>",
         _md_table_to_html(t["deltas"]),
         img("deltas", "deltas with 95% intervals"),
+        *(
+            ["<h2>Noise floor (control − base)</h2>", _md_table_to_html(t["noise_floor"])]
+            if "noise_floor" in t
+            else []
+        ),
         "<h2>Tasks</h2>",
         _md_table_to_html(t["tasks"]),
     ]

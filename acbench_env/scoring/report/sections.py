@@ -20,6 +20,9 @@ from acbench_env.scoring.deltas import (
     paired_bootstrap_delta,
     stratified_bootstrap,
 )
+from acbench_env.scoring.intervals import DEFAULT_METHOD, MIN_PAIRS_TO_FLAG
+from acbench_env.scoring.noise import noise_floor
+from acbench_env.scoring.power import DEFAULT_POWER
 from acbench_env.scoring.report.context import (
     CONFIDENCE,
     NEEDLE_ENV,
@@ -47,23 +50,55 @@ def header_section(ctx: ReportContext) -> dict[str, Any]:
             "seed": BOOTSTRAP_SEED,
             "kind": "percentile",
         },
+        "delta_intervals": {
+            "method": DEFAULT_METHOD,
+            "min_pairs_to_flag": MIN_PAIRS_TO_FLAG[DEFAULT_METHOD],
+            "mde_power": DEFAULT_POWER,
+        },
     }
 
 
 def models_section(ctx: ReportContext) -> dict[str, Any]:
-    """The models: the base first, each with its compression."""
-    return {
-        "models": [
-            {
-                "label": m.label,
-                "model": m.model,
-                "backend": m.backend,
-                "role": "base" if i == 0 else "variant",
-                "compression": compression_text(m.compression),
-            }
-            for i, m in enumerate(ctx.manifest.models)
-        ]
-    }
+    """The models: the base first, each with its compression, its role (base, variant or
+    noise-floor control) and how it computed (dtype, device, backend version: as its
+    trajectories recorded them, else as the manifest planned them)."""
+    models = []
+    for i, m in enumerate(ctx.manifest.models):
+        role = "base" if i == 0 else "control" if m.control else "variant"
+        rec: dict[str, Any] = {
+            "label": m.label,
+            "model": m.model,
+            "backend": m.backend,
+            "role": role,
+            "compression": compression_text(m.compression),
+            **_runtime(ctx, m.label, m.runtime),
+        }
+        if m.control:
+            rec["control"] = m.control
+        models.append(rec)
+    compared = [m for m in models if m["role"] != "control"]
+    dtypes = sorted({str(m["dtype"]) for m in compared if m["dtype"] is not None})
+    return {"models": models, "one_dtype": len(dtypes) <= 1}
+
+
+def _runtime(ctx: ReportContext, label: str, planned: dict[str, str]) -> dict[str, Any]:
+    """dtype, device and backend version of ``label``: the values its trajectories recorded
+    (several joined by " / ", which flags a mixed run), else the manifest's plan, else None."""
+    recorded: dict[str, set[str]] = {}
+    for task in ctx.suite.tasks:
+        for repeat in ctx.data.runs[label][task.env_id]:
+            for t in repeat:
+                for k, v in t.model.runtime.items():
+                    recorded.setdefault(k, set()).add(str(v))
+    out: dict[str, Any] = {}
+    for key in ("dtype", "device", "backend_version"):
+        values = recorded.get(key)
+        out[key] = " / ".join(sorted(values)) if values else planned.get(key)
+    return out
+
+
+def _controls(ctx: ReportContext) -> set[str]:
+    return {m.label for m in ctx.manifest.models if m.control}
 
 
 def tasks_section(ctx: ReportContext) -> dict[str, Any]:
@@ -160,8 +195,38 @@ def capabilities_section(ctx: ReportContext) -> dict[str, Any]:
 
 
 def deltas_section(ctx: ReportContext) -> dict[str, Any]:
-    """Every variant minus the base, paired by seed: per task, per capability, overall."""
-    return {"deltas": [d for label in ctx.labels[1:] for d in _variant_deltas(ctx, label)]}
+    """Every variant minus the base, paired by seed: per task, per capability, overall (each
+    with the MDE of its own pairs); and the noise floor: each control minus the base, at the
+    same levels, with how many paired episodes changed score at all."""
+    controls = _controls(ctx)
+    out: dict[str, Any] = {
+        "deltas": [
+            d
+            for label in ctx.labels[1:]
+            if label not in controls
+            for d in _variant_deltas(ctx, label)
+        ]
+    }
+    if controls:
+        floor = []
+        for label in ctx.labels[1:]:
+            if label not in controls:
+                continue
+            rows = _variant_deltas(ctx, label)
+            groups = _paired_groups(ctx, label)
+            for row in rows:  # how many paired episodes changed score at all
+                level, name = row["level"], row["name"]
+                picked = [
+                    g
+                    for (g, cap), task in zip(groups, ctx.suite.tasks)
+                    if level == "overall"
+                    or (level == "capability" and cap == name)
+                    or (level == "task" and task.env_id == name)
+                ]
+                row["changed"] = noise_floor(label, picked).changed
+            floor.extend(rows)
+        out["noise_floor"] = floor
+    return out
 
 
 def needle_section(ctx: ReportContext) -> dict[str, Any]:
@@ -196,6 +261,25 @@ def _delta_row(
         "partial": partial,
         **_delta_record(d),
     }
+
+
+def _paired_groups(ctx: ReportContext, label: str) -> list[tuple[PairedGroup, str]]:
+    """``label``'s episodes paired with the base's by seed, one group per task (with its
+    capability)."""
+    base = ctx.labels[0]
+    out = []
+    for task in ctx.suite.tasks:
+        env_id = task.env_id
+        base_scores = {t.seed: t.score for t in ctx.episodes(base, env_id)}
+        comp_scores = {t.seed: t.score for t in ctx.episodes(label, env_id)}
+        common = sorted(set(base_scores) & set(comp_scores))
+        group = PairedGroup(
+            base=tuple(base_scores[s] for s in common),
+            compressed=tuple(comp_scores[s] for s in common),
+            weight=ctx.weighting.task_weight(env_id),
+        )
+        out.append((group, ctx.meta[env_id][0]))
+    return out
 
 
 def _variant_deltas(ctx: ReportContext, label: str) -> list[dict[str, Any]]:

@@ -1,0 +1,130 @@
+"""The difficulty ladder of every environment family (easiest rung first).
+
+Each environment class sets ``ladder = <one of these>``; the rungs are settings of the
+environment's existing arguments. The easiest rungs help a small model without changing the
+skill measured: more solved examples as chat turns, fewer distractors or candidates, shorter
+documents, fewer questions. Rung names are stable: they are recorded in trajectories and
+suite files, so renaming one is a behaviour change (bump the suite version that uses it).
+"""
+
+from __future__ import annotations
+
+from acbench_env.core.ladder import Ladder, Rung
+
+#: Longest context that leaves the default model's 8,192-token window 64 tokens free, rounded.
+_MAX_CONTEXT = 8000
+
+NEEDLE = Ladder(
+    tuple(
+        Rung(f"ctx{n}", {"context_length": n}, f"{n}-token haystack, depths 0-1")
+        for n in (256, 512, 1024, 2048, 4096, _MAX_CONTEXT)
+    )
+)
+
+#: RULER-style needles (multi-key, multi-value, multi-query, variable tracking): the level
+#: (distractors) and the context length move together.
+RULER = Ladder(
+    (
+        Rung("easy-ctx256", {"level": "easy", "context_length": 256}, "2 needles, 256 tokens"),
+        Rung("easy-ctx512", {"level": "easy", "context_length": 512}),
+        Rung("easy-ctx1024", {"level": "easy", "context_length": 1024}),
+        Rung("medium-ctx1024", {"level": "medium", "context_length": 1024}, "near-miss keys"),
+        Rung("medium-ctx2048", {"level": "medium", "context_length": 2048}),
+        Rung("hard-ctx2048", {"level": "hard", "context_length": 2048}),
+        Rung("hard-ctx4096", {"level": "hard", "context_length": 4096}),
+        Rung("hard-ctx8000", {"level": "hard", "context_length": _MAX_CONTEXT}),
+    )
+)
+
+DOCQA = Ladder(
+    (
+        Rung("easy-ctx512", {"level": "easy", "context_length": 512}, "2 short documents"),
+        Rung("easy-ctx1024", {"level": "easy", "context_length": 1024}),
+        Rung("easy-ctx2048", {"level": "easy", "context_length": 2048}),
+        Rung("medium-ctx2048", {"level": "medium", "context_length": 2048}, "two-document Qs"),
+        Rung("medium-ctx4096", {"level": "medium", "context_length": 4096}),
+        Rung("hard-ctx4096", {"level": "hard", "context_length": 4096}),
+        Rung("hard-ctx8000", {"level": "hard", "context_length": _MAX_CONTEXT}),
+    )
+)
+
+LONGGEN = Ladder(
+    (
+        Rung("q2", {"level": "easy", "questions": 2}, "2 questions in one answer"),
+        Rung("q3", {"level": "easy", "questions": 3}),
+        Rung("easy", {"level": "easy", "questions": None}, "5 questions"),
+        Rung("medium", {"level": "medium", "questions": None}, "10 questions"),
+        Rung("hard", {"level": "hard", "questions": None}, "20 questions"),
+    )
+)
+
+FUNCTION_CALL = Ladder(
+    (
+        Rung("d0-shots4", {"difficulty": 0, "few_shot": 4}, "4 solved examples, 2 distractors"),
+        Rung("d0", {"difficulty": 0, "few_shot": None}, "2 examples, 2 distractors"),
+        Rung("d1", {"difficulty": 1, "few_shot": None}, "1 example, 3 distractors"),
+        Rung("d2", {"difficulty": 2, "few_shot": None}, "no example, 5 distractors"),
+    )
+)
+
+#: BFCL has no examples and fixed items: the categories are its ladder.
+BFCL = Ladder(
+    (
+        Rung("simple", {"category": "simple_python"}, "one call of one offered function"),
+        Rung("multiple", {"category": "multiple"}, "one call, several functions offered"),
+        Rung("parallel", {"category": "parallel"}),
+        Rung("parallel_multiple", {"category": "parallel_multiple"}),
+        Rung("all", {"category": "all"}, "every category, irrelevance included"),
+    )
+)
+
+SCENARIO = Ladder((Rung("default", {}, "set by the scenario's author"),))
+
+#: Multi-turn tool use (ToolMultiTurn-v0 is difficulty 0, ToolMultiTurnHard-v0 difficulty 2).
+MULTI_TURN = Ladder(
+    (
+        Rung(
+            "d0-shots3", {"difficulty": 0, "few_shot": 3}, "1 call, only needed tools, 3 examples"
+        ),
+        Rung("d0", {"difficulty": 0, "few_shot": None}, "1 call, 1 example"),
+        Rung("d1", {"difficulty": 1, "few_shot": None}, "2 calls, 2 distractors"),
+        Rung("d2", {"difficulty": 2, "few_shot": None}, "3 calls, every tool, no example"),
+    )
+)
+
+TOOL_STEPS = Ladder(
+    (
+        Rung("d0-shots4", {"difficulty": 0, "few_shot": 4}, "2 calls, 4 examples"),
+        Rung("d0", {"difficulty": 0, "few_shot": None}, "2 calls, 2 examples"),
+        Rung("d1", {"difficulty": 1, "few_shot": None}, "3 calls, 4 distractors"),
+        Rung("d2", {"difficulty": 2, "few_shot": None}, "4 calls, every tool, no example"),
+    )
+)
+
+#: The four application simulators (Household, WebShop, BlocksWorld, ToolQuery).
+SIMULATOR = Ladder(
+    (
+        Rung("easy-shots3", {"level": "easy", "few_shot": 3}, "small world, 3 solved episodes"),
+        Rung("easy", {"level": "easy", "few_shot": 1}, "small world, 1 solved episode"),
+        Rung("medium", {"level": "medium", "few_shot": 1}),
+        Rung("hard", {"level": "hard", "few_shot": 1}),
+    )
+)
+
+WORKFLOW = Ladder(
+    (
+        Rung("l1-shots3", {"level": 1, "few_shot": 3}, "2-3 nodes, 3 examples"),
+        Rung("l1", {"level": 1, "few_shot": 1}, "2-3 nodes, 1 example"),
+        Rung("l2", {"level": 2, "few_shot": 1}, "3-6 nodes"),
+        Rung("l3", {"level": 3, "few_shot": 1}, "5-10 nodes"),
+        Rung("l3-shots0", {"level": 3, "few_shot": 0}, "5-10 nodes, no example"),
+    )
+)
+
+WORFBENCH = Ladder(
+    (
+        Rung("shots3", {"few_shot": 3}, "3 solved items of the same file as chat turns"),
+        Rung("shots1", {"few_shot": 1}),
+        Rung("shots0", {"few_shot": 0}, "zero-shot, as upstream"),
+    )
+)
