@@ -52,12 +52,16 @@ def _check(sd: float, power: float, confidence: float) -> None:
         raise ConfigError(f"confidence must be in (0, 1), got {confidence}")
 
 
-def _shape(n: float, sd: float, method: str) -> tuple[float, float, float, float]:
+def _shape(
+    n: float, sd: float, method: str, pseudo: float = PSEUDO_PAIRS
+) -> tuple[float, float, float, float]:
     """(shrink of the effect, estimated standard error (sets the half-width), sampling
-    spread of the centre, df) of the interval over ``n`` pairs."""
+    spread of the centre, df) of the interval over ``n`` pairs with ``pseudo``
+    pseudo-differences at each end (a task of weight ``w`` in a weighted delta gets
+    ``w * PSEUDO_PAIRS``, as in the interval)."""
     if method == "adjusted-t":
-        size = n + 2.0 * PSEUDO_PAIRS
-        var = (n * sd * sd + 2.0 * PSEUDO_PAIRS) / (size - 1.0)
+        size = n + 2.0 * pseudo
+        var = (n * sd * sd + 2.0 * pseudo) / (size - 1.0)
         return n / size, math.sqrt(var / size), sd * math.sqrt(n) / size, size - 1.0
     if method == "t":
         se = sd / math.sqrt(n)
@@ -146,7 +150,8 @@ def weighted_mde(
 ) -> float:
     """MDE of ``sum_t w_t mean_t`` (weights normalised) with ``ns[t]`` pairs of spread
     ``sds[t]`` per task: about ``(z_{1-alpha/2} + z_power) * sqrt(sum w_t^2 sd_t^2 / n_t)``,
-    with the adjustment's pseudo-pairs per task as in :func:`mde`."""
+    with the adjustment's pseudo-pairs shared out over the tasks by weight, as in the
+    interval."""
     w = _weights(weights, len(sds))
     if len(ns) != len(sds):
         raise ConfigError("pass one episode count per task")
@@ -155,7 +160,7 @@ def weighted_mde(
     var_est = var_true = shrink = 0.0
     for wt, sd, n in zip(w, sds, ns):
         _check(sd, power, confidence)
-        s, se_est, se_true, _ = _shape(float(n), sd, "adjusted-t")
+        s, se_est, se_true, _ = _shape(float(n), sd, "adjusted-t", PSEUDO_PAIRS * wt)
         var_est += wt * wt * se_est * se_est
         var_true += wt * wt * se_true * se_true
         shrink += wt * s

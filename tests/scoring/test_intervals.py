@@ -41,6 +41,23 @@ def test_default_interval_holds_its_false_positive_rate_and_has_power() -> None:
     assert cov >= 0.93 and power >= 0.9
 
 
+LARGE_LOSS = Scenario("binary p=0.5 loss 0.9", "binary", 0.5, 0.9, 0.0)  # true delta -0.45
+
+
+@pytest.mark.parametrize("pairs", (2, 3, 5))
+def test_many_small_tasks_cover_a_large_loss_and_detect_it(pairs: int) -> None:
+    """A suite-level delta over 19 tasks of a few pairs each (the quick and standard suites'
+    shape): the pseudo-pairs are shared out over the tasks, so the interval is not shrunk
+    toward 0 (with 1.5 pseudo-pairs per task it covered a -0.45 loss in 4-16% of runs) and a
+    large loss is detected."""
+    cov, power = coverage("adjusted-t", pairs, LARGE_LOSS, tasks=19, sims=200, seed=pairs)
+    assert cov >= 0.93, cov
+    assert power >= 0.9, power
+    for scenario in SCENARIOS:
+        cov, _ = coverage("adjusted-t", pairs, scenario, tasks=19, sims=200, seed=pairs)
+        assert cov >= 0.93, (scenario.name, cov)
+
+
 def test_percentile_bootstrap_under_covers_at_three_pairs() -> None:
     """Why the default changed: the percentile bootstrap covers far less than 95% at 3 and
     5 pairs, so it is not allowed to flag there."""

@@ -12,7 +12,11 @@ History of the expected files:
   version. So in ``report.json`` only the deltas' ``ci_low``, ``ci_high``, ``method``,
   ``supported``, ``significant`` and ``mde`` change, and ``delta_intervals`` and
   ``one_dtype`` (and the models' runtime fields) are new; task and capability scores and
-  their intervals are unchanged (this script checks that before it writes).
+  their intervals are unchanged (this script checks that before it writes);
+- issue 18, later: the adjusted-t interval shares its pseudo-pairs out over the tasks by
+  weight instead of giving each task all of them (which shrank multi-task deltas toward 0
+  and under-covered large losses), so again only the deltas' interval ends, flags and MDEs
+  change.
 
     python -m tests.scoring.data.make_expected_report
 """
