@@ -173,3 +173,29 @@ def test_simulators_can_drop_the_prose_example(env_id: str) -> None:
     assert base_obs.replace(obs.splitlines()[0], "").count("Example") == 1
     with pytest.raises(ConfigError, match="inline_example"):
         gymnasium.make(env_id, inline_example="no")
+
+
+def test_scenario_signature_listing() -> None:
+    base_obs, _, _ = _oracle_episode("acbench/Scenario-v0")
+    obs, _, score = _oracle_episode("acbench/Scenario-v0", tool_listing="signature")
+    assert score == 1.0
+    assert '"parameters"' in base_obs and '"parameters"' not in obs
+
+
+def test_worfbench_examples_from_the_task_subset_first() -> None:
+    def example_ids(source: str) -> list[str]:
+        env = gymnasium.make(
+            "acbench/WorfBench-v0", few_shot=2, few_shot_source=source, similarity="lexical"
+        ).unwrapped
+        _, info = env.reset(options={"task_index": 1})  # sample_toolbench_1
+        prompts = [m["content"] for m in info["few_shot_messages"][::2]]
+        return [next(i.item_id for i in env._items if i.prompt == p) for p in prompts]
+
+    assert example_ids("next") == ["sample_alfworld_2", "sample_alfworld_3"]
+    assert example_ids("subset") == ["sample_toolbench_0", "sample_alfworld_2"]
+    _, _, score = _oracle_episode(
+        "acbench/WorfBench-v0", seed=1, few_shot=3, few_shot_source="subset", similarity="lexical"
+    )
+    assert score == 1.0
+    with pytest.raises(ConfigError, match="few_shot_source"):
+        gymnasium.make("acbench/WorfBench-v0", few_shot_source="random")
