@@ -26,6 +26,7 @@ class BlocksLevel:
 
 
 LEVELS = {
+    "tiny": BlocksLevel(blocks=2, max_steps=6),
     "easy": BlocksLevel(blocks=3, max_steps=10),
     "medium": BlocksLevel(blocks=4, max_steps=20),
     "hard": BlocksLevel(blocks=5, max_steps=30),
@@ -139,7 +140,8 @@ class BlocksWorldEnv(SimulatorEnv[BlocksTask, BlocksState]):
     example; False drops it, leaving the solved episodes as the only examples).
 
     ## Difficulty levels
-    easy: 3 blocks, 10 steps; medium: 4 blocks, 20 steps; hard: 5 blocks, 30 steps.
+    tiny: 2 blocks, 6 steps (one goal fact, at most 4 moves: the easiest rung for a small
+    model); easy: 3 blocks, 10 steps; medium: 4 blocks, 20 steps; hard: 5 blocks, 30 steps.
 
     ## Version History
     v0: initial version.

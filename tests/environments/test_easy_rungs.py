@@ -199,3 +199,12 @@ def test_worfbench_examples_from_the_task_subset_first() -> None:
     assert score == 1.0
     with pytest.raises(ConfigError, match="few_shot_source"):
         gymnasium.make("acbench/WorfBench-v0", few_shot_source="random")
+
+
+def test_blocksworld_tiny_level_has_two_blocks_and_the_oracle_solves_it() -> None:
+    env = gymnasium.make("acbench/BlocksWorld-v0", level="tiny").unwrapped
+    for seed in range(5):
+        env.reset(seed=seed)
+        assert env.task.blocks == ("a", "b") and len(env.task.goal) == 1
+        _, _, score = _oracle_episode("acbench/BlocksWorld-v0", seed=seed, level="tiny")
+        assert score == 1.0
