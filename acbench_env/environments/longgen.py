@@ -137,7 +137,9 @@ class LongGenEnv(GeneratedTasks, TextEnv[LongGenTask]):
     (default 30), ``generator_seed``, ``kinds`` (default: all; a subset of ``add``,
     ``multiply``, ``letters``, ``alphabetical``, ``larger`` to draw the questions from),
     ``few_shot`` (default 0: that many other question lists, answered in full, come before
-    the task as prior chat turns, ``info["few_shot_messages"]``).
+    the task as prior chat turns, ``info["few_shot_messages"]``), ``inline_example``
+    (default True: the prompt ends with ``Example of the form: Answer 1: 42``; False drops
+    that line, whose answer a small model copies, leaving the solved lists as examples).
 
     ## Difficulty levels
     easy: 5 questions; medium: 10; hard: 20.
@@ -159,6 +161,7 @@ class LongGenEnv(GeneratedTasks, TextEnv[LongGenTask]):
         render_mode: str | None = None,
         kinds: Sequence[str] | str | None = None,
         few_shot: int = 0,
+        inline_example: bool = True,
     ) -> None:
         super().__init__(max_steps=1, render_mode=render_mode)
         self.level = check_level(level)
@@ -176,6 +179,9 @@ class LongGenEnv(GeneratedTasks, TextEnv[LongGenTask]):
                 )
             self.kinds = tuple(k for k in KINDS if k in chosen)
         self.few_shot = int_in_range("few_shot", few_shot, 0, 4)
+        if not isinstance(inline_example, bool):
+            raise ConfigError(f"inline_example must be True or False, got {inline_example!r}")
+        self.inline_example = inline_example
 
     def _generate(self, index: int, *stream: int) -> LongGenTask:
         rng = self.task_rng(index, *stream)
@@ -188,8 +194,10 @@ class LongGenEnv(GeneratedTasks, TextEnv[LongGenTask]):
         text = (
             f"Answer each of the following {len(qs)} questions. Write one line per question, "
             "in order, in the form 'Answer <number>: <answer>', with a short answer only.\n\n"
-            f"{listing}\n\nExample of the form: Answer 1: 42"
+            f"{listing}"
         )
+        if self.inline_example:
+            text += "\n\nExample of the form: Answer 1: 42"
         return LongGenTask(index=index, observation=text, questions=qs)
 
     def make_task(self, index: int) -> LongGenTask:

@@ -208,3 +208,14 @@ def test_blocksworld_tiny_level_has_two_blocks_and_the_oracle_solves_it() -> Non
         assert env.task.blocks == ("a", "b") and len(env.task.goal) == 1
         _, _, score = _oracle_episode("acbench/BlocksWorld-v0", seed=seed, level="tiny")
         assert score == 1.0
+
+
+def test_longgen_can_drop_the_inline_form_example() -> None:
+    base_obs, _, _ = _oracle_episode("acbench/LongGen-v0", seed=5, questions=3)
+    obs, info, score = _oracle_episode(
+        "acbench/LongGen-v0", seed=5, questions=3, few_shot=1, inline_example=False
+    )
+    assert score == 1.0
+    assert base_obs.endswith("Example of the form: Answer 1: 42")
+    assert "Answer 1: 42" not in obs and base_obs.startswith(obs)
+    assert all("Example of the form" not in m["content"] for m in _shots(info))
