@@ -8,7 +8,7 @@ from typing import Any
 
 from acbench_env.core.env import StepOutcome, TextEnv
 from acbench_env.core.errors import ConfigError
-from acbench_env.core.validation import positive_int
+from acbench_env.core.validation import int_in_range, positive_int
 from acbench_env.environments import ladders
 from acbench_env.tools.bfcl import (
     BFCL_CATEGORIES,
@@ -22,7 +22,7 @@ from acbench_env.tools.bfcl import (
     oracle_calls,
 )
 from acbench_env.tools.parsing import format_calls
-from acbench_env.tools.sandbox import Sandbox, Tool, spec_listing
+from acbench_env.tools.sandbox import Sandbox, Tool, check_tool_listing, tool_listing
 from acbench_env.tools.schema import bfcl_to_json_schema
 
 INSTRUCTIONS = (
@@ -124,7 +124,13 @@ class BFCLEnv(TextEnv[BFCLItem]):
     ``parallel``, ``parallel_multiple``, ``irrelevance``, ``live_simple``,
     ``live_multiple``, ``live_parallel``, ``live_parallel_multiple``, ``live_irrelevance``,
     ``live_relevance``, ``simple_java``, ``simple_javascript``; or ``"all"``: every category
-    whose file is in ``data_dir``), ``mode`` (``"fixed"`` or ``"upstream"``), ``max_tasks``.
+    whose file is in ``data_dir``), ``mode`` (``"fixed"`` or ``"upstream"``), ``max_tasks``,
+    ``tool_listing`` (``"schema"``, the default: each function doc as one JSON line;
+    ``"signature"``: as one compact line ``name(arg: type, opt: type = None) --
+    description (arg: ...)``, the same facts without the schema keywords that a small
+    model copies into its calls), ``few_shot`` (default 0, as BFCL: that many other items
+    of the task's category, solved, come before it as prior chat turns,
+    ``info["few_shot_messages"]``).
 
     ## Difficulty levels
     As in BFCL: ``simple_python`` < ``multiple`` < ``parallel`` < ``parallel_multiple``;
@@ -150,8 +156,12 @@ class BFCLEnv(TextEnv[BFCLItem]):
         max_tasks: int | None = None,
         render_mode: str | None = None,
         mode: CheckMode = "fixed",
+        tool_listing: str = "schema",
+        few_shot: int = 0,
     ) -> None:
         super().__init__(max_steps=1, render_mode=render_mode)
+        self.tool_listing = check_tool_listing(tool_listing)
+        self.few_shot = int_in_range("few_shot", few_shot, 0, 8)
         self.mode = check_mode(mode)
         root = sample_data_dir() if data_dir is None else Path(data_dir)
         if not root.is_dir():
@@ -188,8 +198,27 @@ class BFCLEnv(TextEnv[BFCLItem]):
     def task_id(self, task: BFCLItem) -> str:
         return task.id
 
+    def examples(self, task: BFCLItem) -> tuple[tuple[str, str], ...]:
+        """``few_shot`` other items of the task's category, each solved by its first
+        accepted answer, as (prompt, answer) pairs: the next items after the task's, in
+        file order, wrapping around (fewer when the category has fewer other items)."""
+        if not self.few_shot:
+            return ()
+        same = [i for i, item in enumerate(self.items) if item.category == task.category]
+        at = next(k for k, i in enumerate(same) if self.items[i] is task)
+        others = same[at + 1 :] + same[:at]
+        pairs = []
+        for i in others[: self.few_shot]:
+            item = self.items[i]
+            calls = oracle_calls(item.functions, item.ground_truth, item.category)
+            pairs.append((self._prompt(item), format_calls(calls, "hermes")))
+        return tuple(pairs)
+
     def start(self, task: BFCLItem) -> tuple[str, dict[str, Any]]:
-        functions = spec_listing(task.functions)
+        return self._prompt(task), {"category": task.category, "scoring_mode": self.mode}
+
+    def _prompt(self, task: BFCLItem) -> str:
+        functions = tool_listing(task.functions, self.tool_listing)
         turns = "\n".join(f"{m.get('role', 'user')}: {m.get('content', '')}" for m in task.messages)
         prompt = INSTRUCTIONS.format(functions=functions)
         language = category_language(task.category)
@@ -198,7 +227,7 @@ class BFCLEnv(TextEnv[BFCLItem]):
                 language="Java" if language == "java" else "JavaScript",
                 examples=_EXAMPLES[language],
             )
-        return prompt + turns, {"category": task.category, "scoring_mode": self.mode}
+        return prompt + turns
 
     def apply(self, task: BFCLItem, action: str) -> StepOutcome:
         language = category_language(task.category)

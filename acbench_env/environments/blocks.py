@@ -26,6 +26,7 @@ class BlocksLevel:
 
 
 LEVELS = {
+    "tiny": BlocksLevel(blocks=2, max_steps=6),
     "easy": BlocksLevel(blocks=3, max_steps=10),
     "medium": BlocksLevel(blocks=4, max_steps=20),
     "hard": BlocksLevel(blocks=5, max_steps=30),
@@ -135,10 +136,12 @@ class BlocksWorldEnv(SimulatorEnv[BlocksTask, BlocksState]):
     ``level`` (``easy``/``medium``/``hard``), ``num_tasks`` (default 100),
     ``generator_seed``, ``max_steps`` (default per level), ``few_shot`` (solved episodes of
     other tasks shown before the task as chat turns, ``info["few_shot_messages"]``;
-    default 1).
+    default 1), ``inline_example`` (default True: the instructions also hold a short prose
+    example; False drops it, leaving the solved episodes as the only examples).
 
     ## Difficulty levels
-    easy: 3 blocks, 10 steps; medium: 4 blocks, 20 steps; hard: 5 blocks, 30 steps.
+    tiny: 2 blocks, 6 steps (one goal fact, at most 4 moves: the easiest rung for a small
+    model); easy: 3 blocks, 10 steps; medium: 4 blocks, 20 steps; hard: 5 blocks, 30 steps.
 
     ## Version History
     v0: initial version.
@@ -188,11 +191,11 @@ class BlocksWorldEnv(SimulatorEnv[BlocksTask, BlocksState]):
         return "World: " + "; ".join(towers) + ". " + hand
 
     def instructions(self, task: BlocksTask) -> str:
-        return (
+        return self.with_example(
             "You control a robot hand in a blocks world. It holds one block at a time and can "
-            "only move a block with nothing on top of it.\n"
+            "only move a block with nothing on top of it.",
             "Example: World: a is on the table, b is on a. Your hand is empty. Goal: a is on b.\n"
-            "Actions: unstack b from a, put down b, pick up a, stack a on b."
+            "Actions: unstack b from a, put down b, pick up a, stack a on b.",
         )
 
     def plan(self, task: BlocksTask, state: BlocksState) -> tuple[str, ...]:

@@ -17,7 +17,7 @@ from acbench_env.environments.sampling import shuffle
 from acbench_env.environments.tool_domains import TEMPLATES, Answer, ToolTemplate
 from acbench_env.tools.bfcl import answer_outcome, oracle_calls
 from acbench_env.tools.parsing import format_calls, parse_tool_calls
-from acbench_env.tools.sandbox import Sandbox, Tool, spec_listing
+from acbench_env.tools.sandbox import Sandbox, Tool, check_tool_listing, tool_listing
 
 #: Task categories, as in BFCL.
 CATEGORIES = ("single", "multiple", "parallel", "irrelevance")
@@ -121,15 +121,18 @@ def generate(
     return question, offered, [{main.name: answer}], (main.domain,)
 
 
-def render_request(functions: tuple[dict[str, Any], ...], request: str) -> str:
-    """One user turn: instructions, the tools offered and the request."""
-    listing = [spec_listing(functions)] if functions else []
+def render_request(
+    functions: tuple[dict[str, Any], ...], request: str, listing_style: str = "schema"
+) -> str:
+    """One user turn: instructions, the tools offered (in ``listing_style``, see
+    :func:`~acbench_env.tools.sandbox.tool_listing`) and the request."""
+    listing = [tool_listing(functions, listing_style)] if functions else []
     return "\n".join([INSTRUCTIONS, "", "Tools:", *listing, f"Request: {request}"])
 
 
-def render(task: FunctionCallTask) -> str:
+def render(task: FunctionCallTask, listing_style: str = "schema") -> str:
     """The observation: instructions, tools and the request (examples are separate turns)."""
-    return render_request(task.functions, task.request)
+    return render_request(task.functions, task.request, listing_style)
 
 
 class FunctionCallEnv(GeneratedTasks, TextEnv[FunctionCallTask]):
@@ -182,7 +185,11 @@ class FunctionCallEnv(GeneratedTasks, TextEnv[FunctionCallTask]):
     ``difficulty`` (0, 1 or 2), ``categories`` (subset of ``single``, ``multiple``,
     ``parallel``, ``irrelevance``; task ``i`` has category ``categories[i % len]``),
     ``few_shot`` (overrides the level's number of examples), ``num_tasks`` (default 200),
-    ``generator_seed``, ``tool_format`` (``"prompt"``, the default, or ``"native"``).
+    ``generator_seed``, ``tool_format`` (``"prompt"``, the default, or ``"native"``),
+    ``tool_listing`` (with ``tool_format="prompt"``: ``"schema"``, the default, lists each
+    tool as its JSON definition; ``"signature"`` as one compact line
+    ``name(arg: type, opt: type = default) -- description (arg: ...)``, the same facts
+    without the JSON Schema keywords that a small model copies into its calls).
 
     ## Difficulty levels
     0: two examples (as prior chat turns), two distractor tools, parallel calls of one tool;
@@ -208,12 +215,14 @@ class FunctionCallEnv(GeneratedTasks, TextEnv[FunctionCallTask]):
         num_tasks: int = 200,
         generator_seed: int = 0,
         tool_format: str = "prompt",
+        tool_listing: str = "schema",
         render_mode: str | None = None,
     ) -> None:
         super().__init__(max_steps=1, render_mode=render_mode)
         if tool_format not in TOOL_FORMATS:
             raise ConfigError(f"tool_format must be one of {TOOL_FORMATS}, got {tool_format!r}")
         self.tool_format = tool_format
+        self.tool_listing = check_tool_listing(tool_listing)
         if difficulty not in LEVELS:
             raise ConfigError(f"difficulty must be one of {sorted(LEVELS)}, got {difficulty!r}")
         if isinstance(categories, str):
@@ -282,10 +291,13 @@ class FunctionCallEnv(GeneratedTasks, TextEnv[FunctionCallTask]):
         if self.tool_format == "native":
             info["tools"] = api_tools(task.functions)
             return f"{NATIVE_INSTRUCTIONS}\nRequest: {task.request}", info
-        return render(task), info
+        return render(task, self.tool_listing), info
 
     def examples(self, task: FunctionCallTask) -> tuple[tuple[str, str], ...]:
-        return tuple((render_request(ex.functions, ex.request), ex.answer) for ex in task.examples)
+        return tuple(
+            (render_request(ex.functions, ex.request, self.tool_listing), ex.answer)
+            for ex in task.examples
+        )
 
     def apply(self, task: FunctionCallTask, action: str) -> StepOutcome:
         sandbox = self._sandbox or Sandbox(self._tools[f["name"]] for f in task.functions)

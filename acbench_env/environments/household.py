@@ -207,7 +207,8 @@ class HouseholdEnv(SimulatorEnv[HouseholdTask, HouseholdState]):
     ``level`` (``easy``/``medium``/``hard``), ``num_tasks`` (default 100),
     ``generator_seed``, ``max_steps`` (default per level), ``few_shot`` (solved episodes of
     other tasks shown before the task as chat turns, ``info["few_shot_messages"]``;
-    default 1).
+    default 1), ``inline_example`` (default True: the instructions also hold a short prose
+    example; False drops it, leaving the solved episodes as the only examples).
 
     ## Difficulty levels
     easy: one room, 3 receptacles with no doors, 2 objects, pick-and-place only, 10 steps;
@@ -343,11 +344,11 @@ class HouseholdEnv(SimulatorEnv[HouseholdTask, HouseholdState]):
         return text
 
     def instructions(self, task: HouseholdTask) -> str:
-        return (
+        return self.with_example(
             "You are a household robot. Go to receptacles to see what is in them, take "
-            "objects and put them where the task says.\n"
+            "objects and put them where the task says.",
             "Example task: put a pen in desk 1. Good actions: go to shelf 1, take pen 1 from "
-            "shelf 1, go to desk 1, put pen 1 in desk 1."
+            "shelf 1, go to desk 1, put pen 1 in desk 1.",
         )
 
     def plan(self, task: HouseholdTask, state: HouseholdState) -> tuple[str, ...]:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from acbench_env.core.env import GeneratedTasks, StepOutcome, TextEnv
+from acbench_env.core.errors import ConfigError
 from acbench_env.core.validation import int_in_range
 from acbench_env.environments import ladders
 from acbench_env.environments.longctx import check_level
@@ -80,6 +81,9 @@ _GENERATORS: tuple[Callable[[np.random.Generator], Question], ...] = (
     _larger,
 )
 
+#: Question kinds, by name (the ``kinds`` argument), in the order of ``_GENERATORS``.
+KINDS = ("add", "multiply", "letters", "alphabetical", "larger")
+
 
 def parse_answers(text: str) -> dict[int, str]:
     """``{k: answer text}`` from lines ``Answer k: ...`` (the first line for each ``k``)."""
@@ -131,7 +135,12 @@ class LongGenEnv(GeneratedTasks, TextEnv[LongGenTask]):
 
     ## Arguments
     ``level`` (sets the number of questions), ``questions`` (overrides it), ``num_tasks``
-    (default 30), ``generator_seed``.
+    (default 30), ``generator_seed``, ``kinds`` (default: all; a subset of ``add``,
+    ``multiply``, ``letters``, ``alphabetical``, ``larger`` to draw the questions from),
+    ``few_shot`` (default 0: that many other question lists, answered in full, come before
+    the task as prior chat turns, ``info["few_shot_messages"]``), ``inline_example``
+    (default True: the prompt ends with ``Example of the form: Answer 1: 42``; False drops
+    that line, whose answer a small model copies, leaving the solved lists as examples).
 
     ## Difficulty levels
     easy: 5 questions; medium: 10; hard: 20.
@@ -154,6 +163,9 @@ class LongGenEnv(GeneratedTasks, TextEnv[LongGenTask]):
         num_tasks: int = 30,
         generator_seed: int = 0,
         render_mode: str | None = None,
+        kinds: Sequence[str] | str | None = None,
+        few_shot: int = 0,
+        inline_example: bool = True,
     ) -> None:
         super().__init__(max_steps=1, render_mode=render_mode)
         self.level = check_level(level)
@@ -161,19 +173,51 @@ class LongGenEnv(GeneratedTasks, TextEnv[LongGenTask]):
         self.questions = int_in_range("questions", count, 1, 200)
         self._set_generated_tasks(num_tasks, generator_seed)
         self.answer_tokens = 12 * self.questions + 16
+        if kinds is None:
+            self.kinds: tuple[str, ...] | None = None
+        else:
+            chosen = (kinds,) if isinstance(kinds, str) else tuple(kinds)
+            if not chosen or any(k not in KINDS for k in chosen):
+                raise ConfigError(
+                    f"kinds must be a non-empty subset of {', '.join(KINDS)}, got {list(chosen)}"
+                )
+            self.kinds = tuple(k for k in KINDS if k in chosen)
+        self.few_shot = int_in_range("few_shot", few_shot, 0, 4)
+        if not isinstance(inline_example, bool):
+            raise ConfigError(f"inline_example must be True or False, got {inline_example!r}")
+        self.inline_example = inline_example
 
-    def make_task(self, index: int) -> LongGenTask:
-        rng = self.task_rng(index)
-        qs = tuple(
-            _GENERATORS[int(rng.integers(len(_GENERATORS)))](rng) for _ in range(self.questions)
-        )
+    def _generate(self, index: int, *stream: int) -> LongGenTask:
+        rng = self.task_rng(index, *stream)
+        if self.kinds is None:
+            pool = _GENERATORS
+        else:
+            pool = tuple(_GENERATORS[KINDS.index(k)] for k in self.kinds)
+        qs = tuple(pool[int(rng.integers(len(pool)))](rng) for _ in range(self.questions))
         listing = "\n".join(f"Question {k + 1}: {q.text}" for k, q in enumerate(qs))
         text = (
             f"Answer each of the following {len(qs)} questions. Write one line per question, "
             "in order, in the form 'Answer <number>: <answer>', with a short answer only.\n\n"
-            f"{listing}\n\nExample of the form: Answer 1: 42"
+            f"{listing}"
         )
+        if self.inline_example:
+            text += "\n\nExample of the form: Answer 1: 42"
         return LongGenTask(index=index, observation=text, questions=qs)
+
+    def make_task(self, index: int) -> LongGenTask:
+        return self._generate(index)
+
+    def examples(self, task: LongGenTask) -> tuple[tuple[str, str], ...]:
+        """``few_shot`` other question lists (same count and kinds, drawn from their own
+        seed stream, so they reveal nothing of the task), each answered in full."""
+        pairs = []
+        for k in range(self.few_shot):
+            example = self._generate(task.index, 1, k)
+            answer = "\n".join(
+                f"Answer {j + 1}: {q.answer}" for j, q in enumerate(example.questions)
+            )
+            pairs.append((example.observation, answer))
+        return tuple(pairs)
 
     def task_id(self, task: LongGenTask) -> str:
         return f"longgen-{self.questions}-{task.index}"

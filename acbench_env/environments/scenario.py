@@ -13,7 +13,7 @@ from acbench_env.core.errors import ConfigError
 from acbench_env.environments import ladders
 from acbench_env.tools.mcp import MCPConnection, MCPServerError, connection_tools
 from acbench_env.tools.parsing import format_calls, parse_tool_calls
-from acbench_env.tools.sandbox import Sandbox, Tool, ToolCall, spec_listing
+from acbench_env.tools.sandbox import Sandbox, Tool, ToolCall, check_tool_listing, tool_listing
 from acbench_env.tools.scenario import (
     Scenario,
     ScenarioError,
@@ -89,7 +89,9 @@ class ScenarioEnv(TextEnv[TaskSpec]):
     ``path``, ``scenario``, ``tools`` (extra Python :class:`~acbench_env.tools.Tool` objects),
     ``tool_format``: ``"prompt"`` (default: tools listed in the first observation) or
     ``"native"`` (the reset ``info["tools"]`` holds them in the chat API's form for the agent
-    to pass as the API's ``tools``; calls the server parsed arrive as ``<tool_call>`` blocks).
+    to pass as the API's ``tools``; calls the server parsed arrive as ``<tool_call>`` blocks),
+    ``tool_listing`` (with ``"prompt"``: ``"schema"``, the default, one JSON definition per
+    line, or ``"signature"``, one compact signature per line).
 
     ## Difficulty levels
     Set by the scenario's author.
@@ -112,9 +114,11 @@ class ScenarioEnv(TextEnv[TaskSpec]):
         tools: Sequence[Tool] = (),
         tool_format: str = "prompt",
         render_mode: str | None = None,
+        tool_listing: str = "schema",
     ) -> None:
         if tool_format not in TOOL_FORMATS:
             raise ConfigError(f"tool_format must be one of {TOOL_FORMATS}, got {tool_format!r}")
+        self.tool_listing = check_tool_listing(tool_listing)
         if path is not None and scenario is not None:
             raise ConfigError("pass either path= or scenario=, not both")
         extra = tuple(tools)
@@ -227,7 +231,7 @@ class ScenarioEnv(TextEnv[TaskSpec]):
         if self.tool_format == "native":
             info["tools"] = [{"type": "function", "function": t.spec()} for t in tools]
             return header + NATIVE_INSTRUCTIONS + f"Task: {task.request}", info
-        listing = spec_listing(t.spec() for t in tools)
+        listing = tool_listing((t.spec() for t in tools), self.tool_listing)
         return header + INSTRUCTIONS.format(tools=listing) + f"Task: {task.request}", info
 
     def _check_state(self) -> dict[str, Any]:

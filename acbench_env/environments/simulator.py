@@ -86,9 +86,13 @@ class SimulatorEnv(GeneratedTasks, TextEnv[TaskT], Generic[TaskT, StateT]):
         max_steps: int | None = None,
         render_mode: str | None = None,
         few_shot: int = 1,
+        inline_example: bool = True,
     ) -> None:
         cfg = level_config(self.levels, level, self.sim_name)
         few_shot = int_in_range("few_shot", few_shot, 0, 3)
+        if not isinstance(inline_example, bool):
+            raise ConfigError(f"inline_example must be True or False, got {inline_example!r}")
+        self.inline_example = inline_example
         super().__init__(max_steps=max_steps or cfg.max_steps, render_mode=render_mode)
         self._set_generated_tasks(num_tasks, generator_seed)
         self.level = level
@@ -207,6 +211,12 @@ class SimulatorEnv(GeneratedTasks, TextEnv[TaskT], Generic[TaskT, StateT]):
         parts += [self.render_state(task, state), self.listing(task, state, actions)]
         parts.append("Reply with exactly one action.")
         return "\n".join(p for p in parts if p)
+
+    def with_example(self, intro: str, example: str) -> str:
+        """The instructions: ``intro``, then the prose ``example`` on the next line unless
+        ``inline_example`` is off (the solved ``few_shot`` episodes then are the only
+        examples; a small model tends to copy the prose example's final answer)."""
+        return f"{intro}\n{example}" if self.inline_example else intro
 
     def _next_observation(
         self, task: TaskT, state: StateT, feedback: str, actions: Sequence[str] | None = None

@@ -203,7 +203,8 @@ class ToolQueryEnv(SimulatorEnv[ToolQueryTask, ToolQueryState]):
     ``level`` (``easy``/``medium``/``hard``), ``num_tasks`` (default 100),
     ``generator_seed``, ``max_steps`` (default per level), ``few_shot`` (solved episodes of
     other tasks shown before the task as chat turns, ``info["few_shot_messages"]``;
-    default 1).
+    default 1), ``inline_example`` (default True: the instructions also hold a short prose
+    example; False drops it, leaving the solved episodes as the only examples).
 
     ## Difficulty levels
     easy: 4 authors, 6 papers, "in which year was <title> published", 6 steps; medium: 8
@@ -321,11 +322,11 @@ class ToolQueryEnv(SimulatorEnv[ToolQueryTask, ToolQueryState]):
         return ""
 
     def instructions(self, task: ToolQueryTask) -> str:
-        return (
-            "You answer questions with tools over a database of papers and authors.\n"
+        return self.with_example(
+            "You answer questions with tools over a database of papers and authors.",
             "Example: Question: In which year was 'Neural Reward Search' published?\n"
             "search_papers[Neural Reward Search] -> P4: Neural Reward Search (2019)\n"
-            "get_paper[P4] -> ... Year: 2019 ...\nfinish[2019]"
+            "get_paper[P4] -> ... Year: 2019 ...\nfinish[2019]",
         )
 
     def plan(self, task: ToolQueryTask, state: ToolQueryState) -> tuple[str, ...]:

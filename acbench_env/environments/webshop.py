@@ -207,7 +207,8 @@ class WebShopEnv(SimulatorEnv[WebShopTask, WebShopState]):
     ``level`` (``easy``/``medium``/``hard``), ``num_tasks`` (default 100),
     ``generator_seed``, ``max_steps`` (default per level), ``few_shot`` (solved episodes of
     other tasks shown before the task as chat turns, ``info["few_shot_messages"]``;
-    default 1).
+    default 1), ``inline_example`` (default True: the instructions also hold a short prose
+    example; False drops it, leaving the solved episodes as the only examples).
 
     ## Difficulty levels
     easy: 6 products, 1 distractor, colour only, 8 steps; medium: 20 products, 4
@@ -349,11 +350,11 @@ class WebShopEnv(SimulatorEnv[WebShopTask, WebShopState]):
         return "\n".join(lines)
 
     def instructions(self, task: WebShopTask) -> str:
-        return (
+        return self.with_example(
             "You are shopping in a web store. Find the item that fits the instruction, choose "
-            "its options and buy it.\n"
+            "its options and buy it.",
             "Example: search[waterproof rain jacket] then click[B01A2C] then click[red] then "
-            "click[buy now]."
+            "click[buy now].",
         )
 
     def plan(self, task: WebShopTask, state: WebShopState) -> tuple[str, ...]:

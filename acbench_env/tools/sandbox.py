@@ -156,8 +156,101 @@ def check_json_schema(schema: Any, *, where: str) -> None:
 
 def spec_listing(specs: Iterable[Mapping[str, Any]]) -> str:
     """Tool definitions (``Tool.spec()`` or BFCL function dicts) as one JSON object per line,
-    the form every tool prompt shows."""
+    the form every tool prompt shows by default."""
     return "\n".join(json.dumps(spec) for spec in specs)
+
+
+#: How a prompt lists tools: ``schema`` (one JSON definition per line, the default) or
+#: ``signature`` (one compact, Python-like signature per line; see :func:`signature_listing`).
+TOOL_LISTINGS = ("schema", "signature")
+
+_TYPE_NAMES = {
+    "string": "str",
+    "integer": "int",
+    "number": "float",
+    "float": "float",
+    "boolean": "bool",
+    "object": "dict",
+    "dict": "dict",
+    "array": "list",
+    "tuple": "tuple",
+    "any": "Any",
+    "null": "None",
+}
+
+
+def _type_text(schema: Mapping[str, Any]) -> str:
+    """A JSON Schema (or BFCL parameter) as a short Python-like type: ``str``,
+    ``list[int]``, ``"c" | "f"`` for an enum."""
+    if "enum" in schema and isinstance(schema["enum"], list) and schema["enum"]:
+        return " | ".join(json.dumps(v) for v in schema["enum"])
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        return " | ".join(_TYPE_NAMES.get(str(k), str(k)) for k in kind)
+    name = _TYPE_NAMES.get(str(kind), str(kind) if kind else "Any")
+    items = schema.get("items")
+    if name in ("list", "tuple") and isinstance(items, Mapping):
+        return f"{name}[{_type_text(items)}]"
+    fields = schema.get("properties")
+    if name == "dict" and isinstance(fields, Mapping) and fields:
+        inner = ", ".join(
+            f"{k}: {_type_text(v if isinstance(v, Mapping) else {})}" for k, v in fields.items()
+        )
+        return f"dict{{{inner}}}"
+    return name
+
+
+def signature(spec: Mapping[str, Any]) -> str:
+    """One tool definition (``Tool.spec()`` form or a BFCL function dict) as one compact
+    line: ``name(arg: type, opt: type = default) -- description (arg: what it is; ...)``.
+
+    Required arguments come first, in the schema's order; an optional argument shows its
+    default (``= None`` when the schema gives none). It carries the same facts as the JSON
+    definition (names, types, enums, defaults, descriptions) without the JSON Schema
+    keywords that a small model copies into its calls as if they were arguments.
+    """
+    params = spec.get("parameters") or {}
+    props: Mapping[str, Any] = params.get("properties") or {}
+    required = [n for n in params.get("required") or [] if n in props]
+    optional = [n for n in props if n not in required]
+    args = []
+    notes = []
+    for name in [*required, *optional]:
+        schema = props[name] if isinstance(props[name], Mapping) else {}
+        text = f"{name}: {_type_text(schema)}"
+        if name in optional:
+            text += f" = {json.dumps(schema['default']) if 'default' in schema else 'None'}"
+        args.append(text)
+        if schema.get("description"):
+            notes.append(f"{name}: {str(schema['description']).rstrip('.')}")
+    line = f"{spec.get('name', '?')}({', '.join(args)})"
+    description = str(spec.get("description") or "").strip()
+    if description:
+        line += f" -- {description}"
+    if notes:
+        line += f" ({'; '.join(notes)})"
+    return line
+
+
+def signature_listing(specs: Iterable[Mapping[str, Any]]) -> str:
+    """Tool definitions as compact signatures, one per line (see :func:`signature`)."""
+    return "\n".join(signature(spec) for spec in specs)
+
+
+def tool_listing(specs: Iterable[Mapping[str, Any]], style: str = "schema") -> str:
+    """Tool definitions in the listing ``style`` (one of :data:`TOOL_LISTINGS`)."""
+    if style == "signature":
+        return signature_listing(specs)
+    return spec_listing(specs)
+
+
+def check_tool_listing(value: Any) -> str:
+    """``value`` if it is one of :data:`TOOL_LISTINGS`, else a ConfigError naming the choices."""
+    if value not in TOOL_LISTINGS:
+        raise ConfigError(
+            f"tool_listing must be one of {', '.join(map(repr, TOOL_LISTINGS))}, got {value!r}"
+        )
+    return str(value)
 
 
 class Sandbox:

@@ -19,7 +19,7 @@ from acbench_env.environments.multiturn.tasks import (
     solved_transcript,
 )
 from acbench_env.tools.parsing import format_calls, parse_tool_calls
-from acbench_env.tools.sandbox import Sandbox
+from acbench_env.tools.sandbox import Sandbox, check_tool_listing
 
 #: Per difficulty level: required calls, distractor tools, few-shot examples.
 LEVELS: dict[int, dict[str, int]] = {
@@ -93,7 +93,9 @@ class ToolMultiTurnEnv(AppTaskEnv[MultiTurnTask]):
     ## Arguments
     ``difficulty`` (0, 1, 2), ``apps`` (subset of ``files``, ``booking``, ``bank``),
     ``few_shot`` (overrides the level's number of solved examples), ``end_on_goal``,
-    ``num_tasks`` (default 60), ``generator_seed``.
+    ``num_tasks`` (default 60), ``generator_seed``, ``tool_listing`` (``"schema"``, the
+    default: one JSON tool definition per line; ``"signature"``: one compact signature per
+    line, the same facts without the JSON Schema keywords a small model copies into calls).
 
     ## Difficulty levels
     0: one required call, only the needed tools offered, one example; 1: two calls, two
@@ -119,6 +121,7 @@ class ToolMultiTurnEnv(AppTaskEnv[MultiTurnTask]):
         end_on_goal: bool = True,
         num_tasks: int = 60,
         generator_seed: int = 0,
+        tool_listing: str = "schema",
         render_mode: str | None = None,
     ) -> None:
         check_difficulty(difficulty, LEVELS)
@@ -126,6 +129,7 @@ class ToolMultiTurnEnv(AppTaskEnv[MultiTurnTask]):
         super().__init__(max_steps=2 * level["calls"] + 2, render_mode=render_mode)
         self._set_arguments(LEVELS, difficulty, apps, few_shot, num_tasks, generator_seed)
         self.end_on_goal = bool(end_on_goal)
+        self.tool_listing = check_tool_listing(tool_listing)
         self._sandbox: Sandbox | None = None
         self._format_failures = 0
 
@@ -148,7 +152,9 @@ class ToolMultiTurnEnv(AppTaskEnv[MultiTurnTask]):
             example = generate_task(
                 others[(task.index + k) % len(others)], rng, level["calls"], level["distractors"]
             )
-            pairs += solved_transcript(example, say_done=not self.end_on_goal)
+            pairs += solved_transcript(
+                example, say_done=not self.end_on_goal, style=self.tool_listing
+            )
         return pairs
 
     def task_id(self, task: MultiTurnTask) -> str:
@@ -157,7 +163,7 @@ class ToolMultiTurnEnv(AppTaskEnv[MultiTurnTask]):
     def start(self, task: MultiTurnTask) -> tuple[str, dict[str, Any]]:
         self._sandbox = get_app(task.app).sandbox(task.initial_state, task.tools)
         self._format_failures = 0
-        return render_prompt(task), {
+        return render_prompt(task, self.tool_listing), {
             "app": task.app,
             "difficulty": self.difficulty,
             "required_calls": len(task.instructions),

@@ -31,7 +31,7 @@ from acbench_env.scoring.tool_steps import (
     score_understand,
 )
 from acbench_env.tools.parsing import format_calls
-from acbench_env.tools.sandbox import ToolCall
+from acbench_env.tools.sandbox import ToolCall, check_tool_listing
 
 #: Task families: (dimension, format). Task ``i`` belongs to ``families[i % len]``.
 FAMILIES: tuple[tuple[str, str | None], ...] = (
@@ -136,13 +136,14 @@ def make_step_task(
     app_name: str,
     rng: np.random.Generator,
     level: dict[str, int],
+    listing_style: str = "schema",
 ) -> StepTask:
     """A step task of ``family`` on ``app_name`` (see :class:`ToolStepsEnv`)."""
     dimension, fmt = family
     app = get_app(app_name)
     calls = level["calls"] if dimension in ("plan", "reason") else 1
     base = generate_task(app_name, rng, calls, level["distractors"], index)
-    tools = tool_listing(app, base.tools)
+    tools = tool_listing(app, base.tools, listing_style)
     head = {"description": app.description, "tools": tools}
     first = base.instructions[0]
     gold: Any
@@ -173,7 +174,7 @@ def make_step_task(
         gold = {"tool": first.call.name, "tools": list(base.tools)}
         answer = first.call.name
     elif dimension == "understand":
-        listing = tool_listing(app, [first.call.name])
+        listing = tool_listing(app, [first.call.name], listing_style)
         prompt = PROMPTS["understand"].format(
             description=app.description, tools=listing, task=first.text, tool=first.call.name
         )
@@ -258,7 +259,8 @@ class ToolStepsEnv(AppTaskEnv[StepTask]):
     ## Arguments
     ``difficulty`` (0, 1, 2), ``dimensions`` (subset of plan, reason, retrieve,
     understand, instruct, review), ``apps``, ``few_shot``, ``num_tasks`` (default 84),
-    ``generator_seed``.
+    ``generator_seed``, ``tool_listing`` (``"schema"``, the default, or ``"signature"``:
+    tools as compact signatures instead of JSON definitions).
 
     ## Difficulty levels
     0: two-call tasks for plan/reason, two distractor tools, two examples; 1: three calls,
@@ -291,9 +293,11 @@ class ToolStepsEnv(AppTaskEnv[StepTask]):
         few_shot: int | None = None,
         num_tasks: int = 84,
         generator_seed: int = 0,
+        tool_listing: str = "schema",
         render_mode: str | None = None,
     ) -> None:
         super().__init__(max_steps=1, render_mode=render_mode)
+        self.tool_listing = check_tool_listing(tool_listing)
         check_difficulty(difficulty, LEVELS)
         dims = (dimensions,) if isinstance(dimensions, str) else tuple(dimensions)
         if not dims or any(d not in DIMENSIONS for d in dims):
@@ -305,7 +309,7 @@ class ToolStepsEnv(AppTaskEnv[StepTask]):
 
     def _build(self, index: int, family: tuple[str, str | None], app: str, *extra: int) -> StepTask:
         rng = self.task_rng(self.difficulty, index, *extra)
-        return make_step_task(index, family, app, rng, LEVELS[self.difficulty])
+        return make_step_task(index, family, app, rng, LEVELS[self.difficulty], self.tool_listing)
 
     def make_task(self, index: int) -> StepTask:
         family = self.families[index % len(self.families)]

@@ -20,7 +20,7 @@ from acbench_env.environments.multiturn.booking import booking_app
 from acbench_env.environments.multiturn.files import files_app
 from acbench_env.environments.sampling import shuffle
 from acbench_env.tools.parsing import format_calls
-from acbench_env.tools.sandbox import spec_listing
+from acbench_env.tools.sandbox import tool_listing as listing_of
 
 #: The apps, in a fixed order.
 APP_NAMES = ("files", "booking", "bank")
@@ -102,20 +102,24 @@ def generate_task(
     )
 
 
-def tool_listing(app: App, names: Sequence[str]) -> str:
-    """One JSON tool definition per line."""
-    return spec_listing(app.tool(n).spec() for n in names)
+def tool_listing(app: App, names: Sequence[str], style: str = "schema") -> str:
+    """One tool definition per line: JSON (``style="schema"``) or a compact signature
+    (``"signature"``; see :func:`acbench_env.tools.sandbox.signature`)."""
+    return listing_of((app.tool(n).spec() for n in names), style)
 
 
-def render_prompt(task: MultiTurnTask) -> str:
-    """The first observation of ``task``: instructions, tools and the request."""
+def render_prompt(task: MultiTurnTask, style: str = "schema") -> str:
+    """The first observation of ``task``: instructions, tools (listed in ``style``) and the
+    request."""
     app = get_app(task.app)
     return INSTRUCTIONS.format(
-        description=app.description, tools=tool_listing(app, task.tools), task=task.request
+        description=app.description, tools=tool_listing(app, task.tools, style), task=task.request
     )
 
 
-def solved_transcript(task: MultiTurnTask, *, say_done: bool = True) -> list[tuple[str, str]]:
+def solved_transcript(
+    task: MultiTurnTask, *, say_done: bool = True, style: str = "schema"
+) -> list[tuple[str, str]]:
     """``task`` solved by the reference calls, as (user turn, assistant turn) pairs (a
     few-shot example): the prompt and the first call, each result and the next call, and
     the last result and ``done``.
@@ -126,7 +130,7 @@ def solved_transcript(task: MultiTurnTask, *, say_done: bool = True) -> list[tup
     """
     app = get_app(task.app)
     sandbox = app.sandbox(task.initial_state, task.tools)
-    request = render_prompt(task)
+    request = render_prompt(task, style)
     pairs: list[tuple[str, str]] = []
     for i, ins in enumerate(task.instructions):
         pairs.append((request, format_calls([ins.call], "hermes")))

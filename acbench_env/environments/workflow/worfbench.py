@@ -103,6 +103,10 @@ def load_worfbench_file(path: Path, subset: str) -> list[LoadedItem]:
     return items
 
 
+#: Where few-shot examples come from (see :class:`WorfBenchEnv`).
+FEW_SHOT_SOURCES = ("next", "subset")
+
+
 def _sample_path() -> Path:
     return Path(str(resources.files("acbench_env.environments.workflow") / "data" / SAMPLE_FILE))
 
@@ -145,6 +149,8 @@ class WorfBenchEnv(WorkflowEnvBase):
     ``data_dir`` (folder, default ``None`` = bundled sample), ``subset`` (one of
     ``alfworld``, ``lumos``, ``os``, ``toolbench``, ``webshop``, ``wikihow``, or ``"all"``;
     ignored for the sample), ``few_shot`` (solved examples from the same file, default 0),
+    ``few_shot_source`` (``"next"``, the default: the items after the task's, in file
+    order; ``"subset"``: items of the task's own subset first, then the others),
     ``mode``, ``similarity`` (``"auto"``, ``"embedding"``, ``"lexical"`` or a model folder),
     ``threshold`` (default 0.6, WorfBench's), ``metric``, ``max_tasks`` (first N items).
 
@@ -170,6 +176,7 @@ class WorfBenchEnv(WorkflowEnvBase):
         metric: str = "graph_f1",
         max_tasks: int | None = None,
         render_mode: str | None = None,
+        few_shot_source: str = "next",
     ) -> None:
         super().__init__(
             mode=mode,
@@ -199,6 +206,12 @@ class WorfBenchEnv(WorkflowEnvBase):
                 f"{len(self._items)}"
             )
         self.few_shot = few_shot
+        if few_shot_source not in FEW_SHOT_SOURCES:
+            raise ConfigError(
+                f"few_shot_source must be one of {', '.join(map(repr, FEW_SHOT_SOURCES))}, "
+                f"got {few_shot_source!r}"
+            )
+        self.few_shot_source = few_shot_source
 
     @staticmethod
     def _file(data_dir: Path, subset: str) -> Path:
@@ -227,7 +240,10 @@ class WorfBenchEnv(WorkflowEnvBase):
         gold = parse_workflow(item.gold_text).workflow
         assert gold is not None  # checked when the file was loaded
         n = len(self._items)
-        shots = [self._items[(index + k) % n] for k in range(1, self.few_shot + 1)]
+        order = [self._items[(index + k) % n] for k in range(1, n)]
+        if self.few_shot_source == "subset":
+            order.sort(key=lambda other: other.subset != item.subset)  # stable: file order
+        shots = order[: self.few_shot]
         return WorkflowTask(
             index=index,
             task_id=f"worfbench-{item.subset}-{item.item_id}",
