@@ -38,6 +38,7 @@ RULER = Ladder(
 
 DOCQA = Ladder(
     (
+        Rung("easy-ctx256", {"level": "easy", "context_length": 256}, "2 short documents"),
         Rung("easy-ctx512", {"level": "easy", "context_length": 512}, "2 short documents"),
         Rung("easy-ctx1024", {"level": "easy", "context_length": 1024}),
         Rung("easy-ctx2048", {"level": "easy", "context_length": 2048}),
@@ -50,6 +51,17 @@ DOCQA = Ladder(
 
 LONGGEN = Ladder(
     (
+        Rung(
+            "q2-shots2-kinds",
+            {
+                "level": "easy",
+                "questions": 2,
+                "few_shot": 2,
+                "inline_example": False,
+                "kinds": ("larger", "alphabetical"),
+            },
+            "2 questions of two kinds, 2 answered lists as turns",
+        ),
         Rung("q2", {"level": "easy", "questions": 2}, "2 questions in one answer"),
         Rung("q3", {"level": "easy", "questions": 3}),
         Rung("easy", {"level": "easy", "questions": None}, "5 questions"),
@@ -60,6 +72,11 @@ LONGGEN = Ladder(
 
 FUNCTION_CALL = Ladder(
     (
+        Rung(
+            "d0-shots4-sig",
+            {"difficulty": 0, "few_shot": 4, "tool_listing": "signature"},
+            "tools as one-line signatures",
+        ),
         Rung("d0-shots4", {"difficulty": 0, "few_shot": 4}, "4 solved examples, 2 distractors"),
         Rung("d0", {"difficulty": 0, "few_shot": None}, "2 examples, 2 distractors"),
         Rung("d1", {"difficulty": 1, "few_shot": None}, "1 example, 3 distractors"),
@@ -70,6 +87,11 @@ FUNCTION_CALL = Ladder(
 #: BFCL has no examples and fixed items: the categories are its ladder.
 BFCL = Ladder(
     (
+        Rung(
+            "simple-sig-shots3",
+            {"category": "simple_python", "tool_listing": "signature", "few_shot": 3},
+            "signatures, 3 solved items as turns",
+        ),
         Rung("simple", {"category": "simple_python"}, "one call of one offered function"),
         Rung("multiple", {"category": "multiple"}, "one call, several functions offered"),
         Rung("parallel", {"category": "parallel"}),
@@ -78,11 +100,21 @@ BFCL = Ladder(
     )
 )
 
-SCENARIO = Ladder((Rung("default", {}, "set by the scenario's author"),))
+SCENARIO = Ladder(
+    (
+        Rung("sig", {"tool_listing": "signature"}, "tools as one-line signatures"),
+        Rung("default", {}, "set by the scenario's author"),
+    )
+)
 
 #: Multi-turn tool use (ToolMultiTurn-v0 is difficulty 0, ToolMultiTurnHard-v0 difficulty 2).
 MULTI_TURN = Ladder(
     (
+        Rung(
+            "d0-shots3-sig",
+            {"difficulty": 0, "few_shot": 3, "tool_listing": "signature"},
+            "as d0-shots3, tools as one-line signatures",
+        ),
         Rung(
             "d0-shots3", {"difficulty": 0, "few_shot": 3}, "1 call, only needed tools, 3 examples"
         ),
@@ -104,6 +136,11 @@ TOOL_STEPS = Ladder(
 #: The four application simulators (Household, WebShop, BlocksWorld, ToolQuery).
 SIMULATOR = Ladder(
     (
+        Rung(
+            "easy-shots3-noinline",
+            {"level": "easy", "few_shot": 3, "inline_example": False},
+            "as easy-shots3, without the prose example the model copies",
+        ),
         Rung("easy-shots3", {"level": "easy", "few_shot": 3}, "small world, 3 solved episodes"),
         Rung("easy", {"level": "easy", "few_shot": 1}, "small world, 1 solved episode"),
         Rung("medium", {"level": "medium", "few_shot": 1}),
