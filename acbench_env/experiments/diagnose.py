@@ -194,9 +194,13 @@ def output_log_probs(
     ids, mask, keep = inputs if inputs is not None else _inputs(items, pad_id, device)
     ids, mask = ids.to(device), mask.to(device)
     pos = (mask.cumsum(dim=1) - 1).clamp(min=0)
-    body = getattr(model, "model", None)
-    head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
-    if getattr(model.config, "model_type", None) in _PLAIN_HEAD and None not in (body, head):
+    body: Any = getattr(model, "model", None)
+    head: Any = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
+    if (
+        getattr(model.config, "model_type", None) in _PLAIN_HEAD
+        and body is not None
+        and head is not None
+    ):
         hidden = body(input_ids=ids, attention_mask=mask, position_ids=pos).last_hidden_state
         r, c = _output_positions(items, ids.shape[1])
         logits = head(hidden[r.to(device), c.to(device)])
