@@ -22,12 +22,12 @@ head on every kept position, padding included) in the same run, for the side-by-
 from __future__ import annotations
 
 import argparse
+import importlib
 import time
 
 import torch
 
 from acbench_env.agents.backends.transformers_backend import TransformersBackend
-from acbench_env.experiments import diagnose as diagnose_module
 from acbench_env.experiments.diagnose import (
     _batches,
     _inputs,
@@ -69,6 +69,8 @@ def main() -> None:
         resamples=10,
     )
     generic_s = None
+    # (the package exports the function ``diagnose``, which shadows the module's name)
+    diagnose_module = importlib.import_module("acbench_env.experiments.diagnose")
     if args.compare_generic:
         plain = diagnose_module._PLAIN_HEAD
         diagnose_module._PLAIN_HEAD = frozenset()

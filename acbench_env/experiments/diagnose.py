@@ -245,9 +245,16 @@ def diagnose(
     names = list(labels) if labels is not None else [str(c) for c in compressed]
     if len(names) != len(compressed) or len(set(names)) != len(names):
         raise ConfigError(f"variant labels must be unique, one per compressed model: {names}")
-    base_backend = _load(base)
+    loaded: dict[str, TransformersBackend] = {}
+
+    def load(model: str) -> TransformersBackend:  # one copy of a model named twice
+        if str(model) not in loaded:
+            loaded[str(model)] = _load(model)
+        return loaded[str(model)]
+
+    base_backend = load(base)
     tok = base_backend.tokenizer
-    variants = [_load(c) for c in compressed]
+    variants = [load(c) for c in compressed]
     for name, v in zip(names, variants):
         if v.model.config.vocab_size != base_backend.model.config.vocab_size:
             raise ConfigError(
