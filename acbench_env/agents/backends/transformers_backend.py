@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 def _quantized_load_kwargs(path: Any, device: str | None) -> dict[str, Any]:
     """A compressed-tensors checkpoint (``acbench compress`` GPTQ/AWQ/RTN, pack-quantized)
     cannot run compressed on the CPU (its quantized linear layers have no dense ``weight``
-    there): decompress it at load (``run_compressed=False``), which gives the same
+    there): decompress it at load (``dequantize=True``), which gives the same
     dequantized weights. Other checkpoints load as they are."""
     import json
     from pathlib import Path
@@ -42,7 +42,7 @@ def _quantized_load_kwargs(path: Any, device: str | None) -> dict[str, Any]:
         return {}
     from transformers import CompressedTensorsConfig
 
-    return {"quantization_config": CompressedTensorsConfig(run_compressed=False)}
+    return {"quantization_config": CompressedTensorsConfig(dequantize=True)}
 
 
 class TransformersBackend:
