@@ -63,6 +63,7 @@ def cmd_suite(args: argparse.Namespace) -> int:
             executor=executor_for(args, Path(args.out) / "logs"),
             progress_detail=args.verbose > 0,
             quiet_logs=args.verbose == 0,
+            record_tokens=args.record_tokens,
         )
     except KeyboardInterrupt:
         print(
@@ -273,6 +274,12 @@ def add_parsers(sub: Any) -> None:
     )
     p.add_argument("--no-plots", action="store_true", help="report without plots")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument(
+        "--record-tokens",
+        action="store_true",
+        help="store every step's prompt/completion token ids and logprobs (acbench diagnose "
+        "then replays exactly those ids instead of re-tokenizing)",
+    )
     add_executor_args(p)
     p.set_defaults(func=cmd_suite)
 

@@ -9,7 +9,9 @@ Layout under the output folder ``DIR``:
 
 - ``suite.json``: the suite (its rows as run), its fingerprint, the models (the first is
   the base) with their weight and compression fingerprints;
-- ``runs/<model label>/<env name>.jsonl``: trajectories.
+- ``runs/<model label>/<env name>.jsonl``: trajectories;
+- ``runs/<model label>/resources.json``: the model's checkpoint size and peak memory as
+  measured in the run (:mod:`acbench_env.experiments.resources`; absent when not measured).
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from acbench_env.core.suites import Suite, suite_from_record
 MANIFEST_FILE = "suite.json"
 #: Layout version of ``suite.json``.
 MANIFEST_VERSION = 1
+#: A model's measured resources inside its run folder ``DIR/runs/<label>/``.
+RESOURCES_FILE = "resources.json"
 
 
 #: How a model computes, recorded per model in the manifest (and per trajectory).
@@ -112,6 +116,26 @@ def model_labels(models: Sequence[str]) -> list[str]:
 def env_file_name(env_id: str) -> str:
     """``acbench/Needle-v0`` -> ``Needle-v0.jsonl``."""
     return re.sub(r"[^A-Za-z0-9._-]+", "_", env_id.split("/", 1)[-1]) + ".jsonl"
+
+
+def resources_file(out: Path, label: str) -> Path:
+    """``DIR/runs/<label>/resources.json``."""
+    return out / "runs" / label / RESOURCES_FILE
+
+
+def read_resources(out: Path, label: str) -> dict[str, Any] | None:
+    """A model's measured resources (checkpoint size, peak memory), ``None`` when the run
+    did not measure them."""
+    path = resources_file(out, label)
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text())
+    except ValueError as exc:
+        raise TrajectoryFileError(f"{path} is not valid JSON ({exc}); delete it") from exc
+    if not isinstance(data, dict):
+        raise TrajectoryFileError(f"{path} does not hold a JSON object; delete it")
+    return data
 
 
 def run_file(out: Path, label: str, env_id: str, repeat: int = 0) -> Path:

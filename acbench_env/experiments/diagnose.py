@@ -162,16 +162,54 @@ def _inputs(
     return ids.to(device), mask.to(device), keep
 
 
+#: Architectures whose logits are exactly ``lm_head(last hidden state)`` (no soft-capping or
+#: scaling after the head): for these only the rows that predict output tokens go through
+#: the head; others use the model's own forward with ``logits_to_keep``.
+_PLAIN_HEAD = frozenset({"llama", "mistral", "qwen2", "qwen3", "phi3"})
+
+
+def _output_positions(items: Sequence[ReplayItem], width: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Row and column indices (into the left-padded batch of :func:`_inputs`) of the
+    positions that predict each output token, in order."""
+    rows = [r for r, it in enumerate(items) for _ in it.output_ids]
+    cols = [c for it in items for c in range(width - len(it.output_ids), width)]
+    return torch.tensor(rows, dtype=torch.long), torch.tensor(cols, dtype=torch.long)
+
+
 @torch.inference_mode()
-def output_log_probs(model: Any, items: Sequence[ReplayItem], pad_id: int) -> torch.Tensor:
+def output_log_probs(
+    model: Any,
+    items: Sequence[ReplayItem],
+    pad_id: int,
+    inputs: tuple[torch.Tensor, torch.Tensor, int] | None = None,
+) -> torch.Tensor:
     """Log-softmax rows ``[sum of output lengths, vocab]`` (float32) that predict each
-    output token of ``items``, in order."""
+    output token of ``items``, in order. ``inputs`` (from :func:`_inputs`) lets several
+    models share one batch's tensors.
+
+    For plain-head architectures (``_PLAIN_HEAD``) the decoder runs once and only the
+    output rows go through the LM head (no logits for padding or prompt positions);
+    otherwise the model's forward keeps the last ``keep`` positions of every row."""
     device = next(model.parameters()).device
-    ids, mask, keep = _inputs(items, pad_id, device)
+    ids, mask, keep = inputs if inputs is not None else _inputs(items, pad_id, device)
+    ids, mask = ids.to(device), mask.to(device)
     pos = (mask.cumsum(dim=1) - 1).clamp(min=0)
-    logits = model(input_ids=ids, attention_mask=mask, position_ids=pos, logits_to_keep=keep).logits
-    rows = [logits[r, keep - len(it.output_ids) :] for r, it in enumerate(items)]
-    return torch.log_softmax(torch.cat(rows).float(), dim=-1)
+    body: Any = getattr(model, "model", None)
+    head: Any = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
+    if (
+        getattr(model.config, "model_type", None) in _PLAIN_HEAD
+        and body is not None
+        and head is not None
+    ):
+        hidden = body(input_ids=ids, attention_mask=mask, position_ids=pos).last_hidden_state
+        r, c = _output_positions(items, ids.shape[1])
+        logits = head(hidden[r.to(device), c.to(device)])
+    else:
+        out = model(input_ids=ids, attention_mask=mask, position_ids=pos, logits_to_keep=keep)
+        logits = torch.cat(
+            [out.logits[r, keep - len(it.output_ids) :] for r, it in enumerate(items)]
+        )
+    return torch.log_softmax(logits.float(), dim=-1)
 
 
 def compare_rows(
@@ -207,9 +245,16 @@ def diagnose(
     names = list(labels) if labels is not None else [str(c) for c in compressed]
     if len(names) != len(compressed) or len(set(names)) != len(names):
         raise ConfigError(f"variant labels must be unique, one per compressed model: {names}")
-    base_backend = _load(base)
+    loaded: dict[str, TransformersBackend] = {}
+
+    def load(model: str) -> TransformersBackend:  # one copy of a model named twice
+        if str(model) not in loaded:
+            loaded[str(model)] = _load(model)
+        return loaded[str(model)]
+
+    base_backend = load(base)
     tok = base_backend.tokenizer
-    variants = [_load(c) for c in compressed]
+    variants = [load(c) for c in compressed]
     for name, v in zip(names, variants):
         if v.model.config.vocab_size != base_backend.model.config.vocab_size:
             raise ConfigError(
@@ -235,13 +280,14 @@ def diagnose(
     for batch in _batches(items, max_batch_tokens):
         chunk = [items[i] for i in batch]
         tb = time.perf_counter()
-        base_lp = output_log_probs(base_backend.model, chunk, pad)
+        inputs = _inputs(chunk, pad, next(base_backend.model.parameters()).device)
+        base_lp = output_log_probs(base_backend.model, chunk, pad, inputs)
         base_s += time.perf_counter() - tb
         targets = torch.tensor(
             [t for it in chunk for t in it.output_ids], dtype=torch.long, device=base_lp.device
         )
         for name, v in zip(names, variants):
-            comp_lp = output_log_probs(v.model, chunk, pad)
+            comp_lp = output_log_probs(v.model, chunk, pad, inputs)
             kl, top1, rank, argmax = compare_rows(base_lp, comp_lp, targets)
             start = 0
             for i, it in zip(batch, chunk):

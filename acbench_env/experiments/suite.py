@@ -16,6 +16,7 @@ base and compressed episodes pair up by (env id, seed).
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -37,6 +38,7 @@ from acbench_env.core.manifest import (
 from acbench_env.core.suites import Suite, SuiteTask
 from acbench_env.core.validation import positive_int
 from acbench_env.experiments.executors.base import AgentFactory, Executor
+from acbench_env.experiments.resources import ResourceTracker, write_resources
 
 logger = logging.getLogger(__name__)
 
@@ -49,11 +51,17 @@ _RUN_FIXES: dict[ConflictKind, str] = {
 
 
 def _agent_factory(
-    backend_name: str, backend_kwargs: Mapping[str, Any], *, keep_loaded: bool = False
+    backend_name: str,
+    backend_kwargs: Mapping[str, Any],
+    *,
+    keep_loaded: bool = False,
+    record_tokens: bool = False,
+    tracker: ResourceTracker | None = None,
 ) -> AgentFactory:
     """Agents over one loaded backend per model: loaded lazily and, unless ``keep_loaded``,
     freed when the next model starts. A model entry's ``dtype`` is the backend's activation
-    dtype (the factory travels with the entries to Ray replicas, so they honour it too)."""
+    dtype (the factory travels with the entries to Ray replicas, so they honour it too);
+    ``tracker`` measures each model's resources."""
     from acbench_env.agents import LLMPolicyAgent
     from acbench_env.agents.backends import create_backend
 
@@ -62,15 +70,25 @@ def _agent_factory(
     def make_agent(entry: ModelEntry, task: SuiteTask, repeat: int) -> Any:
         if entry.label not in loaded:
             if not keep_loaded:
-                for old in loaded.values():
+                for label, old in loaded.items():
                     old.close()
+                    if tracker is not None:
+                        tracker.closing(label)
                 loaded.clear()
+                gc.collect()
+            if tracker is not None:
+                tracker.loading(entry.label, entry.model, backend_name)
             kwargs = dict(backend_kwargs)
             if entry.dtype is not None:  # the suite's planned dtype (one per suite by default)
                 kwargs["dtype"] = entry.dtype
             loaded[entry.label] = create_backend(backend_name, model=entry.model, **kwargs)
+            if tracker is not None:
+                tracker.loaded(entry.label, loaded[entry.label])
         agent = LLMPolicyAgent(
-            loaded[entry.label], max_new_tokens=task.max_new_tokens, temperature=task.temperature
+            loaded[entry.label],
+            max_new_tokens=task.max_new_tokens,
+            temperature=task.temperature,
+            record_tokens=record_tokens,
         )
         return _RepeatAgent(agent, repeat) if task.repeats > 1 else agent
 
@@ -337,6 +355,7 @@ def run_suite(
     unit_episodes: int | None = None,
     progress_detail: bool = False,
     quiet_logs: bool = False,
+    record_tokens: bool = False,
 ) -> SuiteRunResult:
     """Run every task of ``suite`` (resolved over the registered envs) on every model.
 
@@ -352,6 +371,8 @@ def run_suite(
     :mod:`acbench_env.experiments.executors`). Only this process writes files; the manifest
     is written with the first episode (or at the end when nothing was left to run). With
     ``quiet_logs`` vLLM's log goes to ``DIR/logs/backend.log`` instead of the terminal.
+    ``record_tokens`` stores every step's prompt and completion token ids (and logprobs),
+    which ``acbench diagnose`` replays exactly.
     """
     from acbench_env.core.registry import env_ids
     from acbench_env.experiments.executors import SuiteProgress, TrajectorySink, make_executor
@@ -376,10 +397,18 @@ def run_suite(
         )
     if order not in ("model", "task"):
         raise ConfigError(f"order must be 'model' or 'task', got {order!r}")
+    # Checkpoint size and peak memory per model, measured in this process (local executor).
+    tracker = (
+        ResourceTracker(per_model=order == "model")
+        if agent_factory is None and getattr(executor, "name", executor) == "local"
+        else None
+    )
     factory = agent_factory or _agent_factory(
         backend,
         {"batch_size": batch_size, **dict(backend_kwargs or {})},
         keep_loaded=order == "task",
+        record_tokens=record_tokens,
+        tracker=tracker,
     )
     if order == "model":
         units = [(m, t, r) for m in entries for t in resolved.tasks for r in range(t.repeats)]
@@ -403,6 +432,9 @@ def run_suite(
         with logs:
             exe.execute(plan.units, factory, sink, batch_size)
         sink.finish()
+        if tracker is not None:
+            for label, rec in tracker.finish().items():
+                write_resources(out_dir, label, rec)
     finally:
         if bar is not None:
             bar.close()

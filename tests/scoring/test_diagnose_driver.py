@@ -123,3 +123,33 @@ def test_cli_diagnose_bad_trajectories_fail_before_any_model(tmp_path, capsys):
     assert code == 2
     assert "does not exist" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_output_log_probs_batched_equals_one_sequence_at_a_time(tmp_path):
+    """The batched, left-padded pass (decoder once, LM head on the output rows only) gives
+    the log-probs of a plain forward of each sequence alone, and so does the generic path
+    (the model's own forward with ``logits_to_keep``)."""
+    from transformers import AutoModelForCausalLM
+
+    from acbench_env.experiments import diagnose as d
+    from tests.scoring.tiny_models import make_tiny_model
+
+    model = AutoModelForCausalLM.from_pretrained(make_tiny_model(tmp_path / "m", seed=2)).eval()
+    items = [
+        d.ReplayItem("e", 0, "t", 0, "c", (5, 6, 7, 8, 9, 10), (11, 12, 13), True),
+        d.ReplayItem("e", 1, "t", 0, "c", (20, 21), (22,), True),
+        d.ReplayItem("e", 2, "t", 1, "c", (30, 31, 32), (33, 34, 35, 36, 37), True),
+    ]
+    with torch.inference_mode():
+        ref = []
+        for it in items:
+            seq = torch.tensor([list(it.prompt_ids) + list(it.output_ids[:-1])])
+            logits = model(input_ids=seq).logits[0, -len(it.output_ids) :]
+            ref.append(torch.log_softmax(logits.float(), dim=-1))
+    expected = torch.cat(ref)
+    fast = d.output_log_probs(model, items, pad_id=0)
+    assert fast.shape == (9, model.config.vocab_size)
+    torch.testing.assert_close(fast, expected, atol=1e-4, rtol=1e-4)
+    model.config.model_type = "not-a-plain-head"  # forces the generic path
+    generic = d.output_log_probs(model, items, pad_id=0)
+    torch.testing.assert_close(generic, expected, atol=1e-4, rtol=1e-4)

@@ -184,3 +184,38 @@ def test_viewer_renders_two_columns_and_marked_tokens(suite_with_diagnostics: Pa
     assert result.returncode == 0, result.stderr[-2000:]
     png = shot.read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+
+
+def test_efficiency_per_variant_beside_the_deltas(suite_with_diagnostics: Path):
+    # Resources as the suite runner records them (runs/<label>/resources.json); "w4" has none.
+    for label, peak, size in (("base", 900 * 2**20, 270 * 2**20), ("w2", 700 * 2**20, 90 * 2**20)):
+        (suite_with_diagnostics / "runs" / label / "resources.json").write_text(
+            json.dumps({"checkpoint_bytes": size, "peak_memory_bytes": peak})
+        )
+    report = write_report(load_suite([suite_with_diagnostics]), suite_with_diagnostics, plots=False)
+    eff = report["where_it_breaks"]["efficiency"]
+    assert eff["base"]["peak_memory_bytes"] == 900 * 2**20
+    assert eff["w2"]["checkpoint_bytes"] == 90 * 2**20
+    assert eff["w4"]["peak_memory_bytes"] is None and eff["w4"]["checkpoint_bytes"] is None
+    md = (suite_with_diagnostics / "report.md").read_text()
+    # On the first screen, after the cost map and before the model tables.
+    assert (
+        md.index("Which method costs")
+        < md.index("### Efficiency per variant")
+        < md.index("## Models")
+    )
+    section = md[md.index("### Efficiency per variant") : md.index("## Models")]
+    rows = {
+        line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]]
+        for line in section.splitlines()
+        if line.startswith("| ") and not line.startswith("| model")
+    }
+    assert set(rows) == {"base", "w2", "w4", "never_ran"}
+    overall = {d["variant"]: d for d in report["deltas"] if d["level"] == "overall"}
+    assert rows["base"][0] == "base"
+    assert rows["w2"][0].startswith(f"{overall['w2']['absolute']:+.3f}")
+    assert rows["base"][-2:] == ["900", "270"] and rows["w2"][-2:] == ["700", "90"]
+    assert rows["w4"][-2:] == ["—", "—"]
+    assert float(rows["w2"][2]) > 0  # generated tok/s from the trajectories' timing
+    page = (suite_with_diagnostics / "report.html").read_text()
+    assert page.index('id="efficiency"') < page.index('id="task-rows"')

@@ -24,6 +24,27 @@ from acbench_env.core.validation import positive_int
 logger = logging.getLogger(__name__)
 
 
+def _quantized_load_kwargs(path: Any, device: str | None) -> dict[str, Any]:
+    """A compressed-tensors checkpoint (``acbench compress`` GPTQ/AWQ/RTN, pack-quantized)
+    cannot run compressed on the CPU (its quantized linear layers have no dense ``weight``
+    there): decompress it at load (``dequantize=True``), which gives the same
+    dequantized weights. Other checkpoints load as they are."""
+    import json
+    from pathlib import Path
+
+    cfg = Path(path) / "config.json"
+    try:
+        quant = json.loads(cfg.read_text()).get("quantization_config") or {}
+    except (OSError, ValueError):
+        return {}
+    on_gpu = device is not None and not str(device).startswith("cpu")
+    if quant.get("quant_method") != "compressed-tensors" or on_gpu:
+        return {}
+    from transformers import CompressedTensorsConfig
+
+    return {"quantization_config": CompressedTensorsConfig(dequantize=True)}
+
+
 class TransformersBackend:
     """Generate with a transformers causal LM on the CPU (or the device of its weights).
 
@@ -50,7 +71,9 @@ class TransformersBackend:
             raise ConfigError(f"unknown dtype {dtype!r}; use float32, bfloat16 or float16")
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(path)
-            self.model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype)
+            self.model = AutoModelForCausalLM.from_pretrained(
+                path, dtype=torch_dtype, **_quantized_load_kwargs(path, device)
+            )
         except (OSError, ValueError) as exc:
             raise ModelNotFoundError(
                 f"could not load a causal language model from {str(model)!r}: {exc}"

@@ -159,22 +159,39 @@ def outcomes_table(report: Mapping[str, Any]) -> str | None:
     return "\n".join(rows)
 
 
+def _mb(v: Any) -> str:
+    return "—" if v is None else f"{v / 2**20:.0f}"
+
+
 def efficiency_table(report: Mapping[str, Any]) -> str | None:
-    """Rollout-level throughput and latency per model (same run, same backend)."""
+    """Per model, beside its overall delta: rollout-level throughput and latency, peak
+    memory and checkpoint size (same run, same backend; "—" where not measured)."""
     wib = _wib(report)
     if wib is None:
         return None
+    overall = {d["variant"]: d for d in report["deltas"] if d["level"] == "overall"}
     rows = [
-        "| model | steps | generated tok/s | prompt tok/s | latency p50 (s) | latency p95 (s) |",
-        "|---|---|---|---|---|---|",
+        "| model | overall Δ [95% CI] | steps | generated tok/s | prompt tok/s | "
+        "latency p50 (s) | latency p95 (s) | peak memory (MiB) | checkpoint (MiB) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
-    for label, e in wib["efficiency"].items():
+    for i, (label, e) in enumerate(wib["efficiency"].items()):
+        delta = "base" if i == 0 else _cell(overall.get(label))
         rows.append(
-            f"| {label} | {e['steps']} | {_f(e['generated_tok_s'], 1)} | "
+            f"| {label} | {delta} | {e['steps']} | {_f(e['generated_tok_s'], 1)} | "
             f"{_f(e['prompt_tok_s'], 1)} | {_f(e['latency_p50_s'], 3)} | "
-            f"{_f(e['latency_p95_s'], 3)} |"
+            f"{_f(e['latency_p95_s'], 3)} | {_mb(e.get('peak_memory_bytes'))} | "
+            f"{_mb(e.get('checkpoint_bytes'))} |"
         )
     return "\n".join(rows)
+
+
+_EFFICIENCY_NOTE = (
+    "Efficiency per model, measured in the suite run on its backend: tokens per second over "
+    "the steps' wall time, latency per step, peak memory (GPU: max allocated; CPU: peak "
+    "resident memory of the run's process, the same baseline for every model) and the "
+    "checkpoint's weight files on disk."
+)
 
 
 #: The tables of this module (merged into the report's TABLES).
@@ -199,6 +216,11 @@ def markdown_first_screen(report: Mapping[str, Any], tables: Mapping[str, str]) 
         "",
         tables["cost_map"],
         "",
+        *(
+            ["### Efficiency per variant", "", _EFFICIENCY_NOTE, "", tables["efficiency"], ""]
+            if "efficiency" in tables
+            else []
+        ),
     ]
 
 
@@ -216,7 +238,6 @@ def markdown_sections(report: Mapping[str, Any], tables: Mapping[str, str]) -> l
         ("token_classes", "Token classes: KL(base || variant) and top-1 agreement"),
         ("first_divergence", "First divergence (greedy decoding leaves the base path)"),
         ("outcomes", "Outcome categories (episodes)"),
-        ("efficiency", "Efficiency (rollout level)"),
     ):
         if name in tables:
             lines += [f"### {title}", "", tables[name], ""]
@@ -284,6 +305,8 @@ def html_first_screen(report: Mapping[str, Any]) -> str:
     sortable and filterable; ``""`` without diagnostics."""
     if _wib(report) is None:
         return ""
+    from acbench_env.scoring.report.render import _md_table_to_html
+
     caps = [c["capability"] for c in report["capabilities"]]
     by_cap = {(d["variant"], d["name"]): d for d in report["deltas"] if d["level"] == "capability"}
     by_task = {(d["variant"], d["name"]): d for d in report["deltas"] if d["level"] == "task"}
@@ -328,6 +351,15 @@ def html_first_screen(report: Mapping[str, Any]) -> str:
             "<p>Delta (variant − base) with its 95% interval; *: the interval excludes 0; "
             "colour: size of the delta (red: loss, green: gain). Methods ranked by overall delta.</p>",
             grid(caps, by_cap, False),
+            *(
+                [
+                    '<h3 id="efficiency">Efficiency per variant</h3>',
+                    f"<p>{html.escape(_EFFICIENCY_NOTE)}</p>",
+                    _md_table_to_html(eff),
+                ]
+                if (eff := efficiency_table(report)) is not None
+                else []
+            ),
             "<details><summary>per task</summary>",
             grid(tasks, by_task, True),
             "</details>",
@@ -439,10 +471,7 @@ def html_where_it_breaks(report: Mapping[str, Any]) -> str:
     tables = {name: t for name, make in BREAKS_TABLES.items() if (t := make(report)) is not None}
     from acbench_env.scoring.report.render import _md_table_to_html
 
-    for name, title in (
-        ("outcomes", "Outcome counts and paired deltas"),
-        ("efficiency", "Efficiency (rollout level)"),
-    ):
+    for name, title in (("outcomes", "Outcome counts and paired deltas"),):
         if name in tables:
             parts += [f"<h3>{title}</h3>", _md_table_to_html(tables[name])]
     parts.append(html_viewer(report))

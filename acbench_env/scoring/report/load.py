@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from acbench_env.core.manifest import (
     Manifest,
     merge_manifest,
     read_manifest,
+    read_resources,
     run_file,
 )
 from acbench_env.core.seeds import episode_seeds
@@ -51,6 +52,9 @@ class SuiteData:
     analyses: tuple[dict[str, Any], ...] = ()
     #: ``diagnostics.json`` of ``acbench diagnose`` (the first folder that has one), or None.
     diagnostics: dict[str, Any] | None = None
+    #: Per model label, its measured resources (``runs/<label>/resources.json``: checkpoint
+    #: size, peak memory) from the first folder that has them; models without are absent.
+    resources: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def merge_manifests(manifests: Sequence[tuple[Path, Manifest]]) -> Manifest:
@@ -124,6 +128,17 @@ def load_suite(dirs: Sequence[str | Path]) -> SuiteData:
             except ValueError as exc:
                 raise TrajectoryFileError(f"{f} is not valid JSON ({exc})") from exc
             break
+    resources: dict[str, dict[str, Any]] = {}
+    for label in manifest.labels:
+        for d, _ in manifests:
+            rec = read_resources(d, label)
+            if rec is not None:
+                resources[label] = rec
+                break
     return SuiteData(
-        manifest=manifest, runs=runs, analyses=tuple(analyses), diagnostics=diagnostics
+        manifest=manifest,
+        runs=runs,
+        analyses=tuple(analyses),
+        diagnostics=diagnostics,
+        resources=resources,
     )

@@ -412,7 +412,14 @@ def where_it_breaks_section(ctx: ReportContext) -> dict[str, Any]:
             "outcome_deltas": {
                 label: outcome_deltas(runs(base), runs(label)) for label in ctx.labels[1:]
             },
-            "efficiency": {label: rollout_efficiency(all_eps[label]) for label in ctx.labels},
+            "efficiency": {
+                label: rollout_efficiency(
+                    all_eps[label],
+                    checkpoint_bytes=ctx.data.resources.get(label, {}).get("checkpoint_bytes"),
+                    peak_memory_bytes=ctx.data.resources.get(label, {}).get("peak_memory_bytes"),
+                )
+                for label in ctx.labels
+            },
             "viewer": viewer,
         }
     }
