@@ -12,7 +12,8 @@ One vLLM engine serves these measurements, side by side in this process:
 4. ``raw``: every request the ``suite`` run sent, replayed in one ``generate`` call (no
    environments, no waiting for other episodes: what the engine can do on these prompts).
 
-Fair comparison: the model is loaded before any timing; vLLM's prefix cache is emptied
+Fair comparison: the model is loaded, and every task's environment built and reset once
+(imports, tokenizers), before any timing; vLLM's prefix cache is emptied
 before each measurement (the replay would otherwise find every prompt cached by the suite
 run); rendering the chat template and tokenizing count in all of them (``raw`` renders and
 tokenizes its requests inside its ``generate`` call too); only the suite runs step
@@ -121,6 +122,10 @@ def main() -> None:
         f"{time.perf_counter() - t0:.0f} s",
         flush=True,
     )
+    for task in suite.tasks:  # imports and tokenizer loads: not counted in either run
+        env = registry.make(task.env_id, **dict(task.env_kwargs))
+        env.reset(seed=suite.seed)
+        env.close()
     entries = [{"label": "m", "model": args.model, "backend": "vllm", "weights_sha256": "-"}]
 
     def run(order: str, batch: int, out: Path, stream: bool) -> tuple[Recording, float]:
