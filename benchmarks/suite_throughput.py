@@ -66,15 +66,33 @@ class StreamRecording(Recording):
     """A :class:`Recording` that also passes the streaming calls on (so the runner keeps the
     engine fed); a plain :class:`Recording` makes the runner step in lockstep."""
 
+    def __init__(self, backend: Any) -> None:
+        super().__init__(backend)
+        self.in_flight = 0
+        self.since = time.perf_counter()
+        self.seconds_at: dict[int, float] = {}  # seconds spent with n requests in flight
+
+    def _count(self, change: int) -> None:
+        now = time.perf_counter()
+        n = self.in_flight
+        self.seconds_at[n] = self.seconds_at.get(n, 0.0) + now - self.since
+        self.in_flight, self.since = n + change, now
+
     def submit(self, key: Any, request: Any) -> None:
         self.backend.submit(key, request)
         self.requests.append(request)
+        self._count(+1)
 
     def collect(self) -> list[Any]:
         out = self.backend.collect()
         self.tokens += sum(len(c.token_ids) for _, c in out)
         self.calls += 1
+        self._count(-len(out))
         return out  # type: ignore[no-any-return]
+
+    def tail(self, most: int) -> float:
+        """Seconds spent with 1 to ``most`` requests in flight."""
+        return sum(s for n, s in self.seconds_at.items() if 0 < n <= most)
 
     def cancel(self) -> None:
         self.backend.cancel()
@@ -87,6 +105,16 @@ def outputs(out: Path) -> dict[tuple[str, int], list[str]]:
         for line in f.read_text().splitlines():
             t = json.loads(line)
             got[(t["env_id"], t["seed"])] = [s["raw_output"] for s in t["steps"]]
+    return got
+
+
+def outputs_tokens(out: Path) -> dict[tuple[str, int], list[int]]:
+    """Each episode's completion token counts per step, by (env id, seed)."""
+    got = {}
+    for f in (out / "runs").rglob("*.jsonl"):
+        for line in f.read_text().splitlines():
+            t = json.loads(line)
+            got[(t["env_id"], t["seed"])] = [s["completion_tokens"] or 0 for s in t["steps"]]
     return got
 
 
@@ -167,6 +195,19 @@ def main() -> None:
         rates["lockstep"] = show("lockstep", lock, lock_s)
         new, new_s = run("model", args.batch_size, Path(tmp) / "suite", stream=True)
         rates["suite"] = show("suite", new, new_s)
+        assert isinstance(new, StreamRecording)
+        print(
+            f"suite: {new.tail(4):.1f} s with 1-4 requests in flight, {new.tail(16):.1f} s "
+            f"with 1-16 (the tail: the episodes with the longest chains of steps)"
+        )
+        chain = max(
+            (sum(steps), len(steps), key)
+            for key, steps in outputs_tokens(Path(tmp) / "suite").items()
+        )
+        print(
+            f"longest chain: {chain[2][0]} seed {chain[2][1]}, {chain[1]} steps, {chain[0]} "
+            "tokens generated one after another (raw decodes at most one request's tokens)"
+        )
         before, after = outputs(Path(tmp) / "lockstep"), outputs(Path(tmp) / "suite")
         differ = sorted(k for k in before if before[k] != after.get(k))
     backend.llm.reset_prefix_cache()
