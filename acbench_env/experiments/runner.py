@@ -318,9 +318,9 @@ def _drive_streaming(
     keys = iter(range(1 << 62))
 
     def submit(slot: _Slot, key: int) -> None:
-        agent: Any = lanes[slot.lane].agent
+        lane_agent: Any = lanes[slot.lane].agent
         active[key] = (slot, time.perf_counter())
-        backend.submit(key, agent.requests([_input(slot)])[0])
+        backend.submit(key, lane_agent.requests([_input(slot)])[0])
 
     try:
         while pending or active:
@@ -331,7 +331,8 @@ def _drive_streaming(
                 raise ConfigError(f"the backend finished none of {len(active)} requests")
             for key, completion in finished:
                 slot, sent = active.pop(key)
-                reply = lanes[slot.lane].agent.replies([completion])[0]
+                agent: Any = lanes[slot.lane].agent
+                reply = agent.replies([completion])[0]
                 traj = episodes.advance(slot, reply, time.perf_counter() - sent)
                 if traj is None:
                     submit(slot, key)
