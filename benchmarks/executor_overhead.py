@@ -1,12 +1,16 @@
 """Executor overhead: the same suite on the local executor and on a one-node Ray executor,
 in one process, side by side; ends with ``ratio ray/local=<x>`` (episodes per second).
 
-Both runs load the model themselves (the local one in this process, the Ray one in its
-replica) and that load counts in both; starting Ray itself is measured and printed apart
-(a cluster is started once, not per suite). The replica asks for all of the machine's CPUs
-(``--cpus``), as many threads as the local run uses. Target: at least 0.9 with the default
-model on the quick suite. ``--tasks`` runs a subset of the suite's rows (name fragments,
-comma-separated) when the whole suite is too slow for the machine.
+What counts: both runs load the model themselves (the local one in this process, the Ray one
+in its replica), and importing torch / transformers counts in both (this process has not
+imported them before the local run; the replica's worker process imports them). Starting
+Ray, and waiting until the worker processes Ray starts with it are up, is measured and
+printed apart: a cluster is started once, not per suite. The replica asks for all of the
+machine's CPUs (``--cpus``), as many threads as the local run uses. Both runs cut the same
+work units (``--batch-size`` episodes in flight), so they step the same batches. Target: at
+least 0.9 with the default model on the quick suite (the default). ``--tasks`` runs a subset
+of the suite's rows (name fragments, comma-separated) when the whole suite is too slow for
+the machine.
 
     python benchmarks/executor_overhead.py [--model default] [--suite quick] [--tasks Needle,BFCL]
 """
@@ -14,6 +18,8 @@ comma-separated) when the whole suite is too slow for the machine.
 from __future__ import annotations
 
 import argparse
+import json
+import logging
 import os
 import tempfile
 import time
@@ -23,6 +29,16 @@ from pathlib import Path
 from acbench_env.core.suites import get_suite
 from acbench_env.experiments.executors import make_executor
 from acbench_env.experiments.suite import run_suite
+
+
+def outputs(out: Path) -> dict[tuple[str, int], list[str]]:
+    """Each episode's raw outputs, by (env id, seed)."""
+    got = {}
+    for f in (out / "runs").rglob("*.jsonl"):
+        for line in f.read_text().splitlines():
+            t = json.loads(line)
+            got[(t["env_id"], t["seed"])] = [s["raw_output"] for s in t["steps"]]
+    return got
 
 
 def main() -> None:
@@ -48,6 +64,21 @@ def main() -> None:
 
     import ray
 
+    @ray.remote(num_cpus=0)
+    def worker_pid() -> int:
+        return os.getpid()
+
+    up_at: list[float] = []
+
+    class ReplicaUp(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "is up" in record.getMessage():
+                up_at.append(time.perf_counter())
+
+    executor_log = logging.getLogger("acbench_env.experiments.executors.ray_cluster")
+    executor_log.setLevel(logging.INFO)
+    executor_log.addHandler(ReplicaUp())
+
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         local = run_suite([args.model], suite, Path(tmp) / "local", batch_size=args.batch_size)
@@ -57,6 +88,9 @@ def main() -> None:
 
         t0 = time.perf_counter()
         ray.init(address="local", num_cpus=args.cpus, include_dashboard=False, log_to_driver=False)
+        # Ray starts its worker processes in the background: wait for them, so that their
+        # start-up (part of starting the cluster) does not share the CPUs with the timed run.
+        ray.get([worker_pid.remote() for _ in range(max(1, int(args.cpus)))])
         start_s = time.perf_counter() - t0
         print(f"ray start (once per cluster, not counted): {start_s:.1f} s")
         t0 = time.perf_counter()
@@ -70,7 +104,11 @@ def main() -> None:
         ray_s = time.perf_counter() - t0
         ray.shutdown()
         ray_rate = remote.new_episodes / ray_s
-        print(f"ray:   {remote.new_episodes} episodes in {ray_s:.1f} s = {ray_rate:.3f}/s")
+        up = f"; its replica was up (model loaded) after {up_at[0] - t0:.1f} s" if up_at else ""
+        print(f"ray:   {remote.new_episodes} episodes in {ray_s:.1f} s = {ray_rate:.3f}/s{up}")
+        a, b = outputs(Path(tmp) / "local"), outputs(Path(tmp) / "ray")
+        differ = sum(a[k] != b.get(k) for k in a)
+        print(f"episodes whose outputs differ between local and ray: {differ} of {len(a)}")
     print(f"ratio ray/local={ray_rate / local_rate:.3f}")
 
 

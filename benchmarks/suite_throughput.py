@@ -1,23 +1,34 @@
 """Suite throughput against the backend's raw throughput (vLLM offline engine, one model).
 
-One vLLM engine serves three measurements, side by side in this process:
+One vLLM engine serves these measurements, side by side in this process:
 
-1. ``today``: the suite as before continuous batching across tasks: one task at a time,
-   ``--old-batch`` (8) episodes in flight (``order="task"``);
-2. ``suite``: the suite with every task's episodes in flight together, up to
-   ``--batch-size`` (``order="model"``, the default now);
-3. ``raw``: every request the ``suite`` run sent, replayed in one ``generate`` call (no
+1. ``today`` (only with ``--today``): the suite as before continuous batching across tasks:
+   one task at a time, ``--old-batch`` (8) episodes in flight (``order="task"``);
+2. ``lockstep``: every task's episodes in flight together, up to ``--batch-size``, stepped
+   in lockstep: one ``generate`` call per step for all episodes in flight, so every step
+   waits for the batch's longest reply (the runner before it kept the engine fed);
+3. ``suite``: the same, the way the runner runs it now: each episode's next request joins
+   the running engine as soon as its previous one is answered (``submit`` / ``collect``);
+4. ``raw``: every request the ``suite`` run sent, replayed in one ``generate`` call (no
    environments, no waiting for other episodes: what the engine can do on these prompts).
 
-Generated tokens per second of each; ends with ``ratio suite/raw=<x>`` (target >= 0.8) and
-the same ratio for ``today``. Needs vLLM (``acbench-env[vllm]``; ~5 GB of RAM on CPU).
+Fair comparison: the model is loaded, and every task's environment built and reset once
+(imports, tokenizers), before any timing; vLLM's prefix cache is emptied
+before each measurement (the replay would otherwise find every prompt cached by the suite
+run); rendering the chat template and tokenizing count in all of them (``raw`` renders and
+tokenizes its requests inside its ``generate`` call too); only the suite runs step
+environments. Generated tokens per second of each; ends with ``ratio suite/raw=<x>``
+(target >= 0.8), the same ratio for ``lockstep`` (and ``today``), and how many episodes'
+greedy outputs differ between ``lockstep`` and ``suite`` (batch composition). Needs vLLM
+(``acbench-env[vllm]``; ~5 GB of RAM on CPU).
 
-    nice python benchmarks/suite_throughput.py [--model default] [--tasks Needle,BFCL]
+    nice python benchmarks/suite_throughput.py [--model default] [--tasks Needle,BFCL] [--today]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 import time
 from collections.abc import Sequence
@@ -51,6 +62,62 @@ class Recording:
         return None
 
 
+class StreamRecording(Recording):
+    """A :class:`Recording` that also passes the streaming calls on (so the runner keeps the
+    engine fed); a plain :class:`Recording` makes the runner step in lockstep."""
+
+    def __init__(self, backend: Any) -> None:
+        super().__init__(backend)
+        self.in_flight = 0
+        self.since = time.perf_counter()
+        self.seconds_at: dict[int, float] = {}  # seconds spent with n requests in flight
+
+    def _count(self, change: int) -> None:
+        now = time.perf_counter()
+        n = self.in_flight
+        self.seconds_at[n] = self.seconds_at.get(n, 0.0) + now - self.since
+        self.in_flight, self.since = n + change, now
+
+    def submit(self, key: Any, request: Any) -> None:
+        self.backend.submit(key, request)
+        self.requests.append(request)
+        self._count(+1)
+
+    def collect(self) -> list[Any]:
+        out = self.backend.collect()
+        self.tokens += sum(len(c.token_ids) for _, c in out)
+        self.calls += 1
+        self._count(-len(out))
+        return out  # type: ignore[no-any-return]
+
+    def tail(self, most: int) -> float:
+        """Seconds spent with 1 to ``most`` requests in flight."""
+        return sum(s for n, s in self.seconds_at.items() if 0 < n <= most)
+
+    def cancel(self) -> None:
+        self.backend.cancel()
+
+
+def outputs(out: Path) -> dict[tuple[str, int], list[str]]:
+    """Each episode's raw outputs, by (env id, seed)."""
+    got = {}
+    for f in (out / "runs").rglob("*.jsonl"):
+        for line in f.read_text().splitlines():
+            t = json.loads(line)
+            got[(t["env_id"], t["seed"])] = [s["raw_output"] for s in t["steps"]]
+    return got
+
+
+def outputs_tokens(out: Path) -> dict[tuple[str, int], list[int]]:
+    """Each episode's completion token counts per step, by (env id, seed)."""
+    got = {}
+    for f in (out / "runs").rglob("*.jsonl"):
+        for line in f.read_text().splitlines():
+            t = json.loads(line)
+            got[(t["env_id"], t["seed"])] = [s["completion_tokens"] or 0 for s in t["steps"]]
+    return got
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="default")
@@ -59,6 +126,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64, help="episodes in flight now")
     parser.add_argument("--old-batch", type=int, default=8, help="episodes in flight before")
     parser.add_argument("--kv-cache-gb", type=float, default=2.0)
+    parser.add_argument("--today", action="store_true", help="also run one task at a time")
     args = parser.parse_args()
 
     import acbench_env.core.registry as registry
@@ -82,16 +150,21 @@ def main() -> None:
         f"{time.perf_counter() - t0:.0f} s",
         flush=True,
     )
+    for task in suite.tasks:  # imports and tokenizer loads: not counted in either run
+        env = registry.make(task.env_id, **dict(task.env_kwargs))
+        env.reset(seed=suite.seed)
+        env.close()
     entries = [{"label": "m", "model": args.model, "backend": "vllm", "weights_sha256": "-"}]
 
-    def run(order: str, batch: int, out: Path) -> tuple[Recording, float]:
-        rec = Recording(backend)
+    def run(order: str, batch: int, out: Path, stream: bool) -> tuple[Recording, float]:
+        rec = (StreamRecording if stream else Recording)(backend)
 
         def factory(entry: Any, task: Any, repeat: int) -> Any:
             return LLMPolicyAgent(
                 rec, max_new_tokens=task.max_new_tokens, temperature=task.temperature
             )
 
+        backend.llm.reset_prefix_cache()
         t = time.perf_counter()
         run_suite(
             [args.model],
@@ -104,19 +177,40 @@ def main() -> None:
         )
         return rec, time.perf_counter() - t
 
+    def show(name: str, rec: Recording, seconds: float) -> float:
+        rate = rec.tokens / seconds
+        print(
+            f"{name}: {rec.tokens} tokens in {seconds:.1f} s = {rate:.1f} tok/s "
+            f"({rec.calls} engine calls, {len(rec.requests)} requests)",
+            flush=True,
+        )
+        return rate
+
+    rates: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        old, old_s = run("task", args.old_batch, Path(tmp) / "today")
+        if args.today:
+            old, old_s = run("task", args.old_batch, Path(tmp) / "today", stream=False)
+            rates["today"] = show("today", old, old_s)
+        lock, lock_s = run("model", args.batch_size, Path(tmp) / "lockstep", stream=False)
+        rates["lockstep"] = show("lockstep", lock, lock_s)
+        new, new_s = run("model", args.batch_size, Path(tmp) / "suite", stream=True)
+        rates["suite"] = show("suite", new, new_s)
+        assert isinstance(new, StreamRecording)
         print(
-            f"today: {old.tokens} tokens in {old_s:.1f} s = {old.tokens / old_s:.1f} tok/s "
-            f"({old.calls} generate calls)",
-            flush=True,
+            f"suite: {new.tail(4):.1f} s with 1-4 requests in flight, {new.tail(16):.1f} s "
+            f"with 1-16 (the tail: the episodes with the longest chains of steps)"
         )
-        new, new_s = run("model", args.batch_size, Path(tmp) / "suite")
+        chain = max(
+            (sum(steps), len(steps), key)
+            for key, steps in outputs_tokens(Path(tmp) / "suite").items()
+        )
         print(
-            f"suite: {new.tokens} tokens in {new_s:.1f} s = {new.tokens / new_s:.1f} tok/s "
-            f"({new.calls} generate calls)",
-            flush=True,
+            f"longest chain: {chain[2][0]} seed {chain[2][1]}, {chain[1]} steps, {chain[0]} "
+            "tokens generated one after another (raw decodes at most one request's tokens)"
         )
+        before, after = outputs(Path(tmp) / "lockstep"), outputs(Path(tmp) / "suite")
+        differ = sorted(k for k in before if before[k] != after.get(k))
+    backend.llm.reset_prefix_cache()
     t = time.perf_counter()
     raw_out = backend.generate(new.requests)
     raw_s = time.perf_counter() - t
@@ -127,8 +221,15 @@ def main() -> None:
         f"({len(new.requests)} requests in one call)"
     )
     backend.close()
-    print(f"ratio today/raw={old.tokens / old_s / raw:.3f}")
-    print(f"ratio suite/raw={new.tokens / new_s / raw:.3f}")
+    print(
+        f"greedy outputs that differ between lockstep and suite: {len(differ)} of "
+        f"{len(before)} episodes"
+        + (": " + ", ".join(f"{e} seed {s}" for e, s in differ) if differ else "")
+    )
+    for name in ("today", "lockstep"):
+        if name in rates:
+            print(f"ratio {name}/raw={rates[name] / raw:.3f}")
+    print(f"ratio suite/raw={rates['suite'] / raw:.3f}")
 
 
 if __name__ == "__main__":

@@ -122,20 +122,21 @@ def _shared_backend(agent: Any) -> Any:
     return backend
 
 
+def _input(slot: _Slot) -> AgentInput:
+    return AgentInput(
+        messages=tuple(slot.messages),
+        env=slot.env.unwrapped,
+        seed=request_seed(slot.seed, len(slot.steps)),
+        answer_tokens=getattr(slot.env.unwrapped, "answer_tokens", None),
+        tools=slot.tools,
+    )
+
+
 def _respond(slots: Sequence[_Slot], lanes: Sequence[Lane]) -> tuple[list[AgentReply], list[float]]:
     """Replies to every slot's pending request, and the seconds each request took: one
     ``generate`` call per backend shared by agents that split requests and replies, one
     ``respond`` call per other agent."""
-    inputs = [
-        AgentInput(
-            messages=tuple(s.messages),
-            env=s.env.unwrapped,
-            seed=request_seed(s.seed, len(s.steps)),
-            answer_tokens=getattr(s.env.unwrapped, "answer_tokens", None),
-            tools=s.tools,
-        )
-        for s in slots
-    ]
+    inputs = [_input(s) for s in slots]
     groups: dict[int, tuple[Any, list[int]]] = {}
     for i, slot in enumerate(slots):
         agent: Any = lanes[slot.lane].agent
@@ -177,106 +178,184 @@ def env_rung(env_id: str, env: Any, env_kwargs: Mapping[str, Any]) -> str | None
     return rung_of(type(env.unwrapped), dict(gymnasium.spec(env_id).kwargs or {}), env_kwargs)
 
 
+def _streaming_backend(lanes: Sequence[Lane]) -> Any:
+    """The one backend every lane's agent shares, when it can take requests while others
+    are in flight (``submit`` / ``collect``, as the vLLM backend can), else None."""
+    backends = [_shared_backend(lane.agent) for lane in lanes]
+    if not backends or any(b is None for b in backends) or len({id(b) for b in backends}) != 1:
+        return None
+    backend = backends[0]
+    ok = all(callable(getattr(backend, m, None)) for m in ("submit", "collect", "cancel"))
+    return backend if ok else None
+
+
+class _Episodes:
+    """Starting and stepping the episodes of :func:`drive`, whichever way they are batched."""
+
+    def __init__(self, lanes: Sequence[Lane], pools: Mapping[int, list[Any]] | None) -> None:
+        self.lanes = lanes
+        self.free: dict[int, list[Any]] = {li: list(p) for li, p in (pools or {}).items()}
+        self.made: list[Any] = [env for p in self.free.values() for env in p]
+        self.recorded = [to_jsonable(dict(lane.env_kwargs)) for lane in lanes]
+        self.rungs: dict[int, str | None] = {}  # lane -> its rung, from the lane's first env
+
+    def start(self, li: int, ep_seed: int) -> _Slot:
+        lane = self.lanes[li]
+        if self.free.get(li):
+            env = self.free[li].pop()
+        else:
+            env = make(lane.env_id, **dict(lane.env_kwargs))
+            self.made.append(env)
+        if li not in self.rungs:
+            self.rungs[li] = env_rung(lane.env_id, env, lane.env_kwargs)
+        task_index = None if lane.task_indices is None else lane.task_indices.get(ep_seed)
+        options = None if task_index is None else {"task_index": int(task_index)}
+        obs, info = env.reset(seed=ep_seed, options=options)
+        shots = [Message(role=m["role"], content=m["content"]) for m in info.get(FEW_SHOT_KEY, ())]
+        return _Slot(
+            lane=li,
+            env=env,
+            seed=ep_seed,
+            task_id=str(info.get("task_id", "")),
+            task_index=int(info.get("task_index", -1)),
+            capability=info.get("capability"),
+            messages=[*shots, {"role": "user", "content": obs}],
+            few_shot=tuple(shots),
+            tools=tuple(info["tools"]) if info.get("tools") else None,
+        )
+
+    def advance(self, slot: _Slot, reply: AgentReply, seconds: float) -> Trajectory | None:
+        """Step the slot's env with ``reply``: the finished trajectory (its env goes back to
+        the lane's pool), or None when the episode goes on (its next request is pending)."""
+        lane = self.lanes[slot.lane]
+        observation = slot.messages[-1]["content"]
+        t1 = time.perf_counter()
+        obs, reward, terminated, truncated, info = slot.env.step(reply.text)
+        elapsed = seconds + time.perf_counter() - t1
+        slot.steps.append(
+            StepRecord(
+                index=len(slot.steps),
+                observation=observation,
+                raw_output=reply.text,
+                parsed_action=to_jsonable(info.get("parsed_action")),
+                parse_error=info.get("parse_error"),
+                reward=float(reward),
+                terminated=bool(terminated),
+                truncated=bool(truncated),
+                prompt_tokens=reply.prompt_tokens,
+                completion_tokens=reply.completion_tokens,
+                wall_time_s=round(elapsed, 6),
+                info=to_jsonable(
+                    {k: v for k, v in info.items() if k not in _LIFTED_INFO}
+                    | _api_tool_calls(reply)
+                ),
+                **_token_fields(reply),
+            )
+        )
+        if not (terminated or truncated):
+            slot.messages.append({"role": "assistant", "content": reply.text})
+            slot.messages.append({"role": "user", "content": obs})
+            return None
+        self.free.setdefault(slot.lane, []).append(slot.env)
+        return Trajectory(
+            env_id=lane.env_id,
+            env_kwargs=self.recorded[slot.lane],
+            seed=slot.seed,
+            task_id=slot.task_id,
+            task_index=slot.task_index,
+            model=lane.agent.info,
+            steps=tuple(slot.steps),
+            score=float(info.get("score", reward)),
+            success=bool(info.get("success", False)),
+            capability=slot.capability,
+            system_prompt=lane.agent.system_prompt,
+            wall_time_s=round(time.perf_counter() - slot.started, 6),
+            few_shot_messages=slot.few_shot,
+            rung=self.rungs.get(slot.lane),
+        )
+
+    def close(self) -> None:
+        for env in self.made:
+            env.close()
+
+
 def drive(
-    lanes: Sequence[Lane], *, width: int, pools: Mapping[int, list[Any]] | None = None
+    lanes: Sequence[Lane],
+    *,
+    width: int,
+    pools: Mapping[int, list[Any]] | None = None,
+    stream: bool = True,
 ) -> Iterator[tuple[int, Trajectory]]:
     """Run every lane's episodes, at most ``width`` at once, yielding ``(lane index,
     trajectory)`` as each episode finishes. Free slots are filled in lane order, seed order.
-    ``pools`` may hold environments already built for a lane (they are reused and closed)."""
+    ``pools`` may hold environments already built for a lane (they are reused and closed).
+
+    When every lane's agent shares one backend that can take requests while others are in
+    flight (``submit`` / ``collect``: the vLLM backend) and ``stream`` is true, each
+    episode's next request goes to the backend as soon as its previous one is answered,
+    and a finished episode's slot is filled at once: the engine stays fed instead of
+    waiting, step after step, for the longest reply of the batch. Otherwise all pending
+    requests go out together, one batch per step.
+    """
     width = positive_int("batch_size", width)
     pending = deque((li, s) for li, lane in enumerate(lanes) for s in lane.seeds)
-    free: dict[int, list[Any]] = {li: list(p) for li, p in (pools or {}).items()}
-    made: list[Any] = [env for p in free.values() for env in p]
-    recorded = [to_jsonable(dict(lane.env_kwargs)) for lane in lanes]
-    rungs: dict[int, str | None] = {}  # lane -> its rung, from the lane's first env
-    active: list[_Slot] = []
+    episodes = _Episodes(lanes, pools)
+    backend = _streaming_backend(lanes) if stream else None
     try:
+        if backend is not None:
+            yield from _drive_streaming(lanes, episodes, pending, width, backend)
+            return
+        active: list[_Slot] = []
         while pending or active:
             while pending and len(active) < width:
-                li, ep_seed = pending.popleft()
-                lane = lanes[li]
-                if free.get(li):
-                    env = free[li].pop()
-                else:
-                    env = make(lane.env_id, **dict(lane.env_kwargs))
-                    made.append(env)
-                if li not in rungs:
-                    rungs[li] = env_rung(lane.env_id, env, lane.env_kwargs)
-                task_index = None if lane.task_indices is None else lane.task_indices.get(ep_seed)
-                options = None if task_index is None else {"task_index": int(task_index)}
-                obs, info = env.reset(seed=ep_seed, options=options)
-                shots = [
-                    Message(role=m["role"], content=m["content"])
-                    for m in info.get(FEW_SHOT_KEY, ())
-                ]
-                active.append(
-                    _Slot(
-                        lane=li,
-                        env=env,
-                        seed=ep_seed,
-                        task_id=str(info.get("task_id", "")),
-                        task_index=int(info.get("task_index", -1)),
-                        capability=info.get("capability"),
-                        messages=[*shots, {"role": "user", "content": obs}],
-                        few_shot=tuple(shots),
-                        tools=tuple(info["tools"]) if info.get("tools") else None,
-                    )
-                )
+                active.append(episodes.start(*pending.popleft()))
             replies, seconds = _respond(active, lanes)
             still_active = []
             for slot, reply, per_request in zip(active, replies, seconds):
-                lane = lanes[slot.lane]
-                observation = slot.messages[-1]["content"]
-                t1 = time.perf_counter()
-                obs, reward, terminated, truncated, info = slot.env.step(reply.text)
-                elapsed = per_request + time.perf_counter() - t1
-                slot.steps.append(
-                    StepRecord(
-                        index=len(slot.steps),
-                        observation=observation,
-                        raw_output=reply.text,
-                        parsed_action=to_jsonable(info.get("parsed_action")),
-                        parse_error=info.get("parse_error"),
-                        reward=float(reward),
-                        terminated=bool(terminated),
-                        truncated=bool(truncated),
-                        prompt_tokens=reply.prompt_tokens,
-                        completion_tokens=reply.completion_tokens,
-                        wall_time_s=round(elapsed, 6),
-                        info=to_jsonable(
-                            {k: v for k, v in info.items() if k not in _LIFTED_INFO}
-                            | _api_tool_calls(reply)
-                        ),
-                        **_token_fields(reply),
-                    )
-                )
-                if terminated or truncated:
-                    traj = Trajectory(
-                        env_id=lane.env_id,
-                        env_kwargs=recorded[slot.lane],
-                        seed=slot.seed,
-                        task_id=slot.task_id,
-                        task_index=slot.task_index,
-                        model=lane.agent.info,
-                        steps=tuple(slot.steps),
-                        score=float(info.get("score", reward)),
-                        success=bool(info.get("success", False)),
-                        capability=slot.capability,
-                        system_prompt=lane.agent.system_prompt,
-                        wall_time_s=round(time.perf_counter() - slot.started, 6),
-                        few_shot_messages=slot.few_shot,
-                        rung=rungs.get(slot.lane),
-                    )
-                    free.setdefault(slot.lane, []).append(slot.env)
-                    yield slot.lane, traj
-                else:
-                    slot.messages.append({"role": "assistant", "content": reply.text})
-                    slot.messages.append({"role": "user", "content": obs})
+                traj = episodes.advance(slot, reply, per_request)
+                if traj is None:
                     still_active.append(slot)
+                else:
+                    yield slot.lane, traj
             active = still_active
     finally:
-        for env in made:
-            env.close()
+        episodes.close()
+
+
+def _drive_streaming(
+    lanes: Sequence[Lane],
+    episodes: _Episodes,
+    pending: deque[tuple[int, int]],
+    width: int,
+    backend: Any,
+) -> Iterator[tuple[int, Trajectory]]:
+    active: dict[int, tuple[_Slot, float]] = {}
+    keys = iter(range(1 << 62))
+
+    def submit(slot: _Slot, key: int) -> None:
+        lane_agent: Any = lanes[slot.lane].agent
+        active[key] = (slot, time.perf_counter())
+        backend.submit(key, lane_agent.requests([_input(slot)])[0])
+
+    try:
+        while pending or active:
+            while pending and len(active) < width:
+                submit(episodes.start(*pending.popleft()), next(keys))
+            finished = backend.collect()
+            if not finished:
+                raise ConfigError(f"the backend finished none of {len(active)} requests")
+            for key, completion in finished:
+                slot, sent = active.pop(key)
+                agent: Any = lanes[slot.lane].agent
+                reply = agent.replies([completion])[0]
+                traj = episodes.advance(slot, reply, time.perf_counter() - sent)
+                if traj is None:
+                    submit(slot, key)
+                else:
+                    yield slot.lane, traj
+    finally:
+        if active:
+            backend.cancel()
 
 
 def run_episodes(

@@ -14,6 +14,7 @@ from acbench_env.agents import LLMPolicyAgent
 from acbench_env.agents.backends.scripted import ScriptedBackend
 from acbench_env.core.errors import ConfigError, MissingDependencyError, TrajectoryFileError
 from acbench_env.core.manifest import ModelEntry
+from acbench_env.core.protocols import GenerationRequest
 from acbench_env.core.suites import Suite, SuiteTask
 from acbench_env.experiments.executors import make_executor, plan_units
 from acbench_env.experiments.executors.base import TrajectorySink
@@ -182,3 +183,69 @@ def test_unreachable_address_is_one_error_and_writes_nothing(tmp_path, python_en
     assert "no Ray cluster answers at 127.0.0.1:9" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not (out / "suite.json").exists() and not (out / "runs").exists()
+
+
+class StreamingBackend(ScriptedBackend):
+    """Takes requests while others are in flight (``submit`` / ``collect``), as the vLLM
+    backend does; a request finishes after ``max_new_tokens // 8`` engine steps, so short
+    requests overtake long ones. The answer depends on the conversation so far."""
+
+    def __init__(self) -> None:
+        super().__init__(lambda msgs: f"answer {len(msgs)} {len(msgs[-1]['content']) % 7}")
+        self.flight: dict[int, tuple[int, GenerationRequest]] = {}
+        self.most_in_flight = 0
+        self.joined_mid_flight = 0
+        self.cancelled = 0
+
+    def submit(self, key, request) -> None:
+        if self.flight:
+            self.joined_mid_flight += 1
+        self.flight[key] = (request.max_new_tokens // 8, request)
+        self.most_in_flight = max(self.most_in_flight, len(self.flight))
+
+    def collect(self):
+        """Engine steps until some requests finish (as vLLM's ``collect``)."""
+        done: list[int] = []
+        while self.flight and not done:
+            self.flight = {k: (n - 1, r) for k, (n, r) in self.flight.items()}
+            done = [k for k, (n, _) in self.flight.items() if n <= 0]
+        return [(k, self.generate([self.flight.pop(k)[1]])[0]) for k in done]
+
+    def cancel(self) -> None:
+        self.cancelled += len(self.flight)
+        self.flight.clear()
+
+
+def lanes_of(backend) -> list[Lane]:
+    return [
+        Lane(
+            t.env_id,
+            LLMPolicyAgent(backend, max_new_tokens=t.max_new_tokens),
+            tuple(range(t.episodes)),
+            dict(t.env_kwargs),
+        )
+        for t in MINI.tasks
+    ]
+
+
+def test_streaming_backend_is_kept_fed_with_the_same_trajectories() -> None:
+    lockstep = {
+        (i, t.seed): strip_timing(t.to_dict())
+        for i, t in drive(lanes_of(StreamingBackend()), width=5, stream=False)
+    }
+    backend = StreamingBackend()
+    streamed = {
+        (i, t.seed): strip_timing(t.to_dict()) for i, t in drive(lanes_of(backend), width=5)
+    }
+    assert streamed == lockstep and len(streamed) == 18
+    assert backend.most_in_flight == 5  # never more than the width
+    assert backend.joined_mid_flight > 0  # next requests joined the batch in flight
+    assert any(len(t["steps"]) > 1 for t in streamed.values())  # multi-step episodes too
+
+
+def test_stopping_a_streaming_drive_cancels_the_requests_in_flight() -> None:
+    backend = StreamingBackend()
+    run = drive(lanes_of(backend), width=8)
+    next(run)  # a Needle episode (2 engine steps); two FunctionCall ones (4) are in flight
+    run.close()
+    assert backend.cancelled == 2 and not backend.flight

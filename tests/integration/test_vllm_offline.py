@@ -12,7 +12,7 @@ pytest.importorskip("vllm")
 from acbench_env.agents import LLMPolicyAgent  # noqa: E402
 from acbench_env.agents.backends import GenerationRequest, create_backend  # noqa: E402
 from acbench_env.core.errors import ContextLengthError  # noqa: E402
-from acbench_env.experiments.runner import run_episodes  # noqa: E402
+from acbench_env.experiments.runner import Lane, drive, run_episodes  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.vllm]
 
@@ -64,3 +64,59 @@ def test_prompt_past_the_window_is_a_clear_error(backend) -> None:
     msgs = ({"role": "user", "content": "word " * 3000},)
     with pytest.raises(ContextLengthError, match="context window"):
         backend.generate([GenerationRequest(messages=msgs, max_new_tokens=8)])
+
+
+def test_streaming_drive_keeps_the_engine_fed_with_the_same_outputs(backend) -> None:
+    class Counting:
+        """Passes the streaming calls on and counts requests that joined a running batch."""
+
+        def __init__(self) -> None:
+            self.name, self.model_id = backend.name, backend.model_id
+            self.compression = backend.compression
+            self.in_flight = 0
+            self.joined = 0
+
+        def generate(self, requests):
+            return backend.generate(requests)
+
+        def submit(self, key, request) -> None:
+            self.joined += self.in_flight > 0
+            self.in_flight += 1
+            backend.submit(key, request)
+
+        def collect(self):
+            out = backend.collect()
+            self.in_flight -= len(out)
+            return out
+
+        def cancel(self) -> None:
+            backend.cancel()
+
+    counting = Counting()
+
+    def lanes():
+        return [
+            Lane(
+                "acbench/Needle-v0",
+                LLMPolicyAgent(counting, max_new_tokens=12, record_tokens=True),
+                (0, 1, 2),
+                {"context_length": 192},
+            ),
+            Lane(
+                "acbench/BlocksWorld-v0",
+                LLMPolicyAgent(counting, max_new_tokens=8, record_tokens=True),
+                (0, 1),
+                {"max_steps": 3},
+            ),
+        ]
+
+    def outputs(stream: bool) -> dict:
+        got = drive(lanes(), width=4, stream=stream)
+        return {(i, t.seed): [s.completion_token_ids for s in t.steps] for i, t in got}
+
+    lockstep = outputs(stream=False)
+    assert counting.joined == 0
+    streamed = outputs(stream=True)
+    assert counting.joined > 0 and counting.in_flight == 0
+    assert streamed == lockstep
+    assert max(len(v) for v in streamed.values()) > 1  # multi-step episodes took part

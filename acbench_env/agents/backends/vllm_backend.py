@@ -9,7 +9,12 @@ Prompts are rendered here with the model's chat template (or, for requests that 
 the engine as token ids: the prompt is exactly what the transformers backend would build,
 and its token ids can be recorded. A whole batch of requests is one ``LLM.generate`` call
 (vLLM schedules it continuously); each request has its own ``SamplingParams`` with its own
-seed. Greedy requests are deterministic.
+seed. Greedy requests are deterministic. For runners that keep the engine fed,
+:meth:`VLLMBackend.submit` adds a request to the running engine and
+:meth:`VLLMBackend.collect` steps it until some requests finish (the runner's
+:func:`~acbench_env.experiments.runner.drive` uses them: an episode's next request joins the
+batch in flight as soon as its previous one is answered, instead of waiting for the whole
+batch).
 
 CPU settings: ``enforce_eager=True`` (no graph capture), ``dtype="float32"`` (``bfloat16``
 for quantized checkpoints, whose CPU kernel has no float32 version), and the KV
@@ -18,9 +23,10 @@ cache size from ``$VLLM_CPU_KVCACHE_SPACE`` (GiB; set to ``kv_cache_gb`` when no
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 from acbench_env.agents.serve import default_dtype
@@ -96,6 +102,8 @@ class VLLMBackend:
         gen_eos = getattr(self.llm.llm_engine.model_config.hf_config, "eos_token_id", None)
         eos.update(gen_eos if isinstance(gen_eos, list) else [gen_eos])
         self._eos_ids = {int(e) for e in eos if e is not None}
+        self._request_ids = itertools.count()
+        self._in_flight: dict[str, tuple[Hashable, GenerationRequest, Any]] = {}
 
     def tool_call_info(self) -> dict[str, Any]:
         """Recorded with every trajectory: the templates for plain and for tool requests."""
@@ -124,64 +132,99 @@ class VLLMBackend:
         ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
         return [int(t) for t in ids]
 
-    def generate(self, requests: Sequence[GenerationRequest]) -> list[Completion]:
-        if not requests:
-            return []
+    def _prepare(self, req: GenerationRequest) -> tuple[Any, Any]:
+        """The engine's prompt (token ids) and sampling parameters for ``req``."""
         from vllm import SamplingParams
         from vllm.inputs import TokensPrompt
 
-        prompts = []
-        params = []
-        for req in requests:
-            ids = self.prompt_ids(req)
-            if len(ids) + req.max_new_tokens > self.window:
-                raise ContextLengthError(
-                    f"a prompt of {len(ids)} tokens plus max_new_tokens={req.max_new_tokens} "
-                    f"exceeds the model's context window ({self.window} tokens); shorten the task "
-                    "or lower max_new_tokens"
-                )
-            prompts.append(TokensPrompt(prompt_token_ids=ids))
-            params.append(
-                SamplingParams(
-                    max_tokens=req.max_new_tokens,
-                    temperature=req.temperature,
-                    top_p=req.top_p if req.temperature > 0 else 1.0,
-                    # Greedy decoding ignores the seed; leaving it out keeps vLLM's batch
-                    # on its plain path (a seeded request gets a generator of its own).
-                    seed=None
-                    if req.seed is None or req.temperature == 0
-                    else int(req.seed) % (2**63),
-                    logprobs=0 if req.logprobs else None,
-                )
+        ids = self.prompt_ids(req)
+        if len(ids) + req.max_new_tokens > self.window:
+            raise ContextLengthError(
+                f"a prompt of {len(ids)} tokens plus max_new_tokens={req.max_new_tokens} "
+                f"exceeds the model's context window ({self.window} tokens); shorten the task "
+                "or lower max_new_tokens"
             )
-        outputs = self.llm.generate(prompts, sampling_params=params, use_tqdm=False)
-        completions = []
-        for req, prompt, out in zip(requests, prompts, outputs):
-            gen = out.outputs[0]
-            ids = [int(t) for t in gen.token_ids]
-            finish = "length" if gen.finish_reason == "length" else "stop"
-            if ids and ids[-1] in self._eos_ids and finish == "stop":
-                ids = ids[:-1]
-            logprobs = None
-            if req.logprobs:
-                if gen.logprobs is None:
-                    raise BackendError("vLLM returned no logprobs although they were requested")
-                logprobs = tuple(
-                    float(step[tok].logprob) for tok, step in zip(ids, gen.logprobs, strict=False)
-                )
-            completions.append(
-                Completion(
-                    text=self.tokenizer.decode(ids, skip_special_tokens=True),
-                    token_ids=tuple(ids),
-                    prompt_tokens=len(prompt["prompt_token_ids"]),
-                    finish_reason=finish,
-                    logprobs=logprobs,
-                    prompt_token_ids=(
-                        tuple(prompt["prompt_token_ids"]) if req.return_token_ids else None
-                    ),
-                )
+        params = SamplingParams(
+            max_tokens=req.max_new_tokens,
+            temperature=req.temperature,
+            top_p=req.top_p if req.temperature > 0 else 1.0,
+            # Greedy decoding ignores the seed; leaving it out keeps vLLM's batch
+            # on its plain path (a seeded request gets a generator of its own).
+            seed=None if req.seed is None or req.temperature == 0 else int(req.seed) % (2**63),
+            logprobs=0 if req.logprobs else None,
+        )
+        return TokensPrompt(prompt_token_ids=ids), params
+
+    def _completion(self, req: GenerationRequest, prompt: Any, out: Any) -> Completion:
+        gen = out.outputs[0]
+        ids = [int(t) for t in gen.token_ids]
+        finish = "length" if gen.finish_reason == "length" else "stop"
+        if ids and ids[-1] in self._eos_ids and finish == "stop":
+            ids = ids[:-1]
+        logprobs = None
+        if req.logprobs:
+            if gen.logprobs is None:
+                raise BackendError("vLLM returned no logprobs although they were requested")
+            logprobs = tuple(
+                float(step[tok].logprob) for tok, step in zip(ids, gen.logprobs, strict=False)
             )
-        return completions
+        return Completion(
+            text=self.tokenizer.decode(ids, skip_special_tokens=True),
+            token_ids=tuple(ids),
+            prompt_tokens=len(prompt["prompt_token_ids"]),
+            finish_reason=finish,
+            logprobs=logprobs,
+            prompt_token_ids=tuple(prompt["prompt_token_ids"]) if req.return_token_ids else None,
+        )
+
+    def generate(self, requests: Sequence[GenerationRequest]) -> list[Completion]:
+        if not requests:
+            return []
+        prepared = [self._prepare(req) for req in requests]
+        outputs = self.llm.generate(
+            [p for p, _ in prepared], sampling_params=[s for _, s in prepared], use_tqdm=False
+        )
+        return [
+            self._completion(req, prompt, out)
+            for req, (prompt, _), out in zip(requests, prepared, outputs)
+        ]
+
+    # -- streaming: requests join the running engine as they come --------------------------
+
+    def submit(self, key: Hashable, request: GenerationRequest) -> None:
+        """Add ``request`` to the running engine now (it joins the batch in flight); its
+        completion comes back from :meth:`collect` under ``key``."""
+        from vllm.sampling_params import RequestOutputKind
+
+        prompt, params = self._prepare(request)
+        params.output_kind = RequestOutputKind.FINAL_ONLY
+        rid = f"acbench-{next(self._request_ids)}"
+        self.llm.llm_engine.add_request(rid, prompt, params)
+        self._in_flight[rid] = (key, request, prompt)
+
+    def collect(self) -> list[tuple[Hashable, Completion]]:
+        """Step the engine until at least one submitted request has finished; the finished
+        ones, in the engine's order (empty when nothing is in flight)."""
+        engine = self.llm.llm_engine
+        while self._in_flight:
+            done = [o for o in engine.step() if o.finished]
+            if done:
+                out = []
+                for o in done:
+                    key, req, prompt = self._in_flight.pop(o.request_id)
+                    out.append((key, self._completion(req, prompt, o)))
+                return out
+            if not engine.has_unfinished_requests():
+                raise BackendError(
+                    f"vLLM dropped {len(self._in_flight)} requests without finishing them"
+                )
+        return []
+
+    def cancel(self) -> None:
+        """Abort every submitted request that has not been collected."""
+        if self._in_flight and self.llm is not None:
+            self.llm.llm_engine.abort_request(list(self._in_flight))
+        self._in_flight.clear()
 
     def close(self) -> None:
         llm = getattr(self, "llm", None)
