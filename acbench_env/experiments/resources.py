@@ -83,6 +83,11 @@ class MemoryMeter:
     def _sample(self) -> None:
         self._peak = max(self._peak, _rss_tree(os.getpid()))
 
+    @property
+    def peak_rss_bytes(self) -> int:
+        """The largest resident memory sampled so far."""
+        return self._peak
+
     def _loop(self) -> None:
         while not self._stop.wait(self.interval_s):
             self._sample()

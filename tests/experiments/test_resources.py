@@ -23,7 +23,11 @@ def test_memory_meter_sees_an_allocation_made_while_it_runs() -> None:
     meter.start()
     before = _rss_tree(os.getpid())
     block = np.ones(300 * 2**20 // 8)  # 300 MiB, touched
-    time.sleep(0.1)
+    # The sampler thread, not this one, must see it: wait for it (a loaded machine may not
+    # schedule the thread within a fixed sleep), then free the block before stop() samples.
+    deadline = time.monotonic() + 30.0
+    while meter.peak_rss_bytes < before + 250 * 2**20 and time.monotonic() < deadline:
+        time.sleep(0.01)
     del block
     rec = meter.stop()
     assert rec["peak_memory_kind"] == "process_rss"
