@@ -96,12 +96,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         result = run_episodes(
             args.env,
             agent,
-            episodes=args.episodes,
-            seed=args.seed,
-            out=out,
-            env_kwargs=env_kwargs,
-            batch_size=args.batch_size,
-            progress=not args.no_progress and sys.stderr.isatty(),
+            **_episode_args(args, out, env_kwargs),
         )
     except KeyboardInterrupt:
         _print_saved(args.env, out, "\ninterrupted: ", "run the same command again to resume")
@@ -126,6 +121,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(format_table(summarize(result.trajectories)))
     _print_tool_tables(result.trajectories)
     return 0
+
+
+def _episode_args(
+    args: argparse.Namespace, out: Path, env_kwargs: dict[str, Any]
+) -> dict[str, Any]:
+    """The episode keywords ``acbench run`` passes to ``run_episodes`` and ``run_sharded``."""
+    return {
+        "episodes": args.episodes,
+        "seed": args.seed,
+        "out": out,
+        "env_kwargs": env_kwargs,
+        "batch_size": args.batch_size,
+        "progress": not args.no_progress and sys.stderr.isatty(),
+    }
 
 
 def _print_saved(env_id: str, out: Path, head: str, advice: str) -> None:
@@ -163,12 +172,7 @@ def _run_on_ray(args: argparse.Namespace, env_kwargs: dict[str, Any], out: Path)
         args.env,
         factory,
         ModelEntry("model", args.model, args.backend),
-        episodes=args.episodes,
-        seed=args.seed,
-        out=out,
-        env_kwargs=env_kwargs,
-        batch_size=args.batch_size,
-        progress=not args.no_progress and sys.stderr.isatty(),
+        **_episode_args(args, out, env_kwargs),
     )
     trajs = [t for t in read_trajectories(out) if t.env_id == args.env]
     print(f"{len(trajs)} episodes of {args.env} ({new} run now, {resumed} resumed) -> {out}")

@@ -173,6 +173,24 @@ FULL = Suite(
     fallback=SuiteTask("", 50, {}, max_new_tokens=128),
 )
 
+
+def _calibrated(
+    env_id: str,
+    episodes: int,
+    env_kwargs: dict[str, Any],
+    max_new_tokens: int,
+    rung: str,
+    pilot_mean: float | None,
+    pilot_episodes: int | None = None,
+) -> SuiteTask:
+    """A calibrated row: its ``calibration`` names the rung and the pilot figures
+    (``pilot_episodes`` left out where the rung was not piloted)."""
+    calibration: dict[str, Any] = {"rung": rung, "pilot_mean": pilot_mean}
+    if pilot_episodes is not None:
+        calibration["pilot_episodes"] = pilot_episodes
+    return SuiteTask(env_id, episodes, env_kwargs, max_new_tokens, calibration=calibration)
+
+
 #: STANDARD-BEGIN (rows generated from the calibration pilots; see README)
 #: The standard suite: every task at the ladder rung calibrated to the default model
 #: (SmolLM2-135M-Instruct; ``calibration`` holds the pilot figures, ``pilot_mean`` None where
@@ -195,139 +213,83 @@ STANDARD = Suite(
         "measured), sized for base + six variants on 2 CPU cores with vLLM in about 90 "
         "minutes; the overall MDE it buys is well above 0.05 (see README)"
     ),
+    # env id, episodes, env arguments, max_new_tokens; rung, pilot mean, pilot episodes
     tasks=(
-        SuiteTask(
-            "acbench/BFCL-v0",
-            5,
-            {"category": "simple_python"},
-            max_new_tokens=192,
-            calibration={"rung": "simple", "pilot_mean": 0.0, "pilot_episodes": 4},
+        _calibrated("acbench/BFCL-v0", 5, {"category": "simple_python"}, 192, "simple", 0.0, 4),
+        _calibrated(
+            "acbench/BlocksWorld-v0", 7, {"level": "easy", "few_shot": 3}, 32, "easy-shots3", None
         ),
-        SuiteTask(
-            "acbench/BlocksWorld-v0",
-            7,
-            {"level": "easy", "few_shot": 3},
-            max_new_tokens=32,
-            calibration={"rung": "easy-shots3", "pilot_mean": None},
+        _calibrated(
+            "acbench/FunctionCall-v0", 5, {"difficulty": 0, "few_shot": 4}, 128, "d0-shots4", 0.0, 4
         ),
-        SuiteTask(
-            "acbench/FunctionCall-v0",
-            5,
-            {"difficulty": 0, "few_shot": 4},
-            max_new_tokens=128,
-            calibration={"rung": "d0-shots4", "pilot_mean": 0.0, "pilot_episodes": 4},
+        _calibrated(
+            "acbench/Household-v0", 7, {"level": "easy", "few_shot": 3}, 32, "easy-shots3", None
         ),
-        SuiteTask(
-            "acbench/Household-v0",
-            7,
-            {"level": "easy", "few_shot": 3},
-            max_new_tokens=32,
-            calibration={"rung": "easy-shots3", "pilot_mean": None},
-        ),
-        SuiteTask(
+        _calibrated(
             "acbench/LongDocQA-v0",
             5,
             {"level": "easy", "context_length": 512},
-            max_new_tokens=64,
-            calibration={"rung": "easy-ctx512", "pilot_mean": 0.1548, "pilot_episodes": 4},
+            64,
+            "easy-ctx512",
+            0.1548,
+            4,
         ),
-        SuiteTask(
-            "acbench/LongGen-v0",
-            5,
-            {"level": "easy", "questions": 2},
-            max_new_tokens=40,
-            calibration={"rung": "q2", "pilot_mean": 0.0, "pilot_episodes": 4},
-        ),
-        SuiteTask(
-            "acbench/Needle-v0",
-            5,
-            {"context_length": 2048},
-            max_new_tokens=64,
-            calibration={"rung": "ctx2048", "pilot_mean": None},
-        ),
-        SuiteTask(
+        _calibrated("acbench/LongGen-v0", 5, {"level": "easy", "questions": 2}, 40, "q2", 0.0, 4),
+        _calibrated("acbench/Needle-v0", 5, {"context_length": 2048}, 64, "ctx2048", None),
+        _calibrated(
             "acbench/NeedleMultiKey-v0",
             5,
             {"level": "easy", "context_length": 256},
-            max_new_tokens=64,
-            calibration={"rung": "easy-ctx256", "pilot_mean": 0.75, "pilot_episodes": 4},
+            64,
+            "easy-ctx256",
+            0.75,
+            4,
         ),
-        SuiteTask(
+        _calibrated(
             "acbench/NeedleMultiQuery-v0",
             5,
             {"level": "easy", "context_length": 256},
-            max_new_tokens=64,
-            calibration={"rung": "easy-ctx256", "pilot_mean": 0.75, "pilot_episodes": 4},
+            64,
+            "easy-ctx256",
+            0.75,
+            4,
         ),
-        SuiteTask(
+        _calibrated(
             "acbench/NeedleMultiValue-v0",
             5,
             {"level": "easy", "context_length": 512},
-            max_new_tokens=64,
-            calibration={"rung": "easy-ctx512", "pilot_mean": None},
+            64,
+            "easy-ctx512",
+            None,
         ),
-        SuiteTask(
-            "acbench/Scenario-v0",
-            5,
-            {},
-            max_new_tokens=128,
-            calibration={"rung": "default", "pilot_mean": None},
+        _calibrated("acbench/Scenario-v0", 5, {}, 128, "default", None),
+        _calibrated(
+            "acbench/ToolMultiTurn-v0", 5, {"difficulty": 0, "few_shot": 3}, 96, "d0-shots3", None
         ),
-        SuiteTask(
-            "acbench/ToolMultiTurn-v0",
-            5,
-            {"difficulty": 0, "few_shot": 3},
-            max_new_tokens=96,
-            calibration={"rung": "d0-shots3", "pilot_mean": None},
+        _calibrated(
+            "acbench/ToolMultiTurnHard-v0", 5, {"difficulty": 1, "few_shot": None}, 96, "d1", None
         ),
-        SuiteTask(
-            "acbench/ToolMultiTurnHard-v0",
-            5,
-            {"difficulty": 1, "few_shot": None},
-            max_new_tokens=96,
-            calibration={"rung": "d1", "pilot_mean": None},
+        _calibrated(
+            "acbench/ToolQuery-v0", 5, {"level": "easy", "few_shot": 3}, 32, "easy-shots3", 0.0, 4
         ),
-        SuiteTask(
-            "acbench/ToolQuery-v0",
-            5,
-            {"level": "easy", "few_shot": 3},
-            max_new_tokens=32,
-            calibration={"rung": "easy-shots3", "pilot_mean": 0.0, "pilot_episodes": 4},
+        _calibrated(
+            "acbench/ToolSteps-v0", 5, {"difficulty": 0, "few_shot": 4}, 64, "d0-shots4", 0.75, 4
         ),
-        SuiteTask(
-            "acbench/ToolSteps-v0",
-            5,
-            {"difficulty": 0, "few_shot": 4},
-            max_new_tokens=64,
-            calibration={"rung": "d0-shots4", "pilot_mean": 0.75, "pilot_episodes": 4},
-        ),
-        SuiteTask(
+        _calibrated(
             "acbench/VariableTracking-v0",
             5,
             {"level": "easy", "context_length": 256},
-            max_new_tokens=64,
-            calibration={"rung": "easy-ctx256", "pilot_mean": 0.3333, "pilot_episodes": 4},
+            64,
+            "easy-ctx256",
+            0.3333,
+            4,
         ),
-        SuiteTask(
-            "acbench/WebShop-v0",
-            6,
-            {"level": "easy", "few_shot": 3},
-            max_new_tokens=32,
-            calibration={"rung": "easy-shots3", "pilot_mean": 0.375, "pilot_episodes": 4},
+        _calibrated(
+            "acbench/WebShop-v0", 6, {"level": "easy", "few_shot": 3}, 32, "easy-shots3", 0.375, 4
         ),
-        SuiteTask(
-            "acbench/WorfBench-v0",
-            11,
-            {"few_shot": 3},
-            max_new_tokens=256,
-            calibration={"rung": "shots3", "pilot_mean": 0.0, "pilot_episodes": 4},
-        ),
-        SuiteTask(
-            "acbench/Workflow-v0",
-            6,
-            {"level": 1, "few_shot": 3},
-            max_new_tokens=256,
-            calibration={"rung": "l1-shots3", "pilot_mean": 0.2841, "pilot_episodes": 4},
+        _calibrated("acbench/WorfBench-v0", 11, {"few_shot": 3}, 256, "shots3", 0.0, 4),
+        _calibrated(
+            "acbench/Workflow-v0", 6, {"level": 1, "few_shot": 3}, 256, "l1-shots3", 0.2841, 4
         ),
     ),
     fallback=SuiteTask("", 5, {}, max_new_tokens=64),

@@ -234,16 +234,13 @@ def run_pilot(
 def calibrate_task(
     env_id: str,
     agent_factory: AgentFactory,
+    settings: CalibrationSettings,
     *,
     folder: Path,
-    pilot_episodes: int = 8,
-    seed: int = 0,
-    target: float = 0.5,
-    band: tuple[float, float] = (0.3, 0.7),
-    max_pilots: int = 4,
     batch_size: int = 8,
 ) -> TaskCalibration:
-    """Search ``env_id``'s ladder (see :func:`search_ladder`) with pilots of the base model."""
+    """Search ``env_id``'s ladder (see :func:`search_ladder`) with pilots of the base model,
+    as ``settings`` asks (its seed, target, band, pilot episodes and pilots at most)."""
     from acbench_env.core.registry import env_class
 
     cls = env_class(env_id)
@@ -259,13 +256,19 @@ def calibrate_task(
             i,
             agent_factory,
             folder=folder,
-            episodes=pilot_episodes,
-            seed=seed,
+            episodes=settings.pilot_episodes,
+            seed=settings.seed,
             batch_size=batch_size,
         )
         return pilots[i].mean
 
-    found = search_ladder(len(ladder), evaluate, target=target, band=band, max_pilots=max_pilots)
+    found = search_ladder(
+        len(ladder),
+        evaluate,
+        target=settings.target,
+        band=settings.band,
+        max_pilots=settings.max_pilots,
+    )
     rung = ladder[found.chosen]
     return TaskCalibration(
         env_id=env_id,
@@ -479,18 +482,7 @@ def calibrate(
     factory = agent_factory or _default_agent_factory(settings.model, settings.backend, kwargs)
     folder = pilot_folder(out_path)
     tasks = [
-        calibrate_task(
-            e,
-            factory,
-            folder=folder,
-            pilot_episodes=settings.pilot_episodes,
-            seed=settings.seed,
-            target=settings.target,
-            band=settings.band,
-            max_pilots=settings.max_pilots,
-            batch_size=batch_size,
-        )
-        for e in ids
+        calibrate_task(e, factory, settings, folder=folder, batch_size=batch_size) for e in ids
     ]
     episodes, summary = plan_episodes(tasks, settings)
     doc = suite_document(tasks, episodes, summary, settings)

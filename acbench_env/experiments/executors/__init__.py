@@ -10,7 +10,6 @@ Ray executor, and ``docs/cluster.md`` for running on a cluster.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from acbench_env.core.errors import ConfigError
@@ -36,14 +35,13 @@ def make_executor(
     *,
     address: str | None = None,
     replicas_per_model: int = 1,
-    cpus_per_replica: float = 1.0,
     gpus_per_replica: float = 0.0,
-    max_retries: int = 3,
-    log_dir: Path | None = None,
-    verbose: bool = False,
     **ray_options: Any,
 ) -> Executor:
-    """The executor ``name``; the Ray options are refused for the local executor."""
+    """The executor ``name``; the Ray options are refused for the local executor (the
+    placement options) or ignored there (``ray_options``: the other keywords of
+    :class:`~acbench_env.experiments.executors.ray_cluster.RayExecutor`, e.g.
+    ``cpus_per_replica``, ``max_retries``, ``log_dir``, ``verbose``)."""
     if name == "local":
         asked = address is not None or replicas_per_model != 1 or gpus_per_replica
         if asked:
@@ -58,11 +56,7 @@ def make_executor(
         return RayExecutor(
             address,
             replicas_per_model=replicas_per_model,
-            cpus_per_replica=cpus_per_replica,
             gpus_per_replica=gpus_per_replica,
-            max_retries=max_retries,
-            log_dir=log_dir,
-            verbose=verbose,
             **ray_options,
         )
     raise ConfigError(f"unknown executor {name!r}; choose one of {', '.join(EXECUTORS)}")

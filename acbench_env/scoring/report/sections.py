@@ -266,45 +266,40 @@ def _delta_row(
 def _paired_groups(ctx: ReportContext, label: str) -> list[tuple[PairedGroup, str]]:
     """``label``'s episodes paired with the base's by seed, one group per task (with its
     capability)."""
-    base = ctx.labels[0]
-    out = []
-    for task in ctx.suite.tasks:
-        env_id = task.env_id
-        base_scores = {t.seed: t.score for t in ctx.episodes(base, env_id)}
-        comp_scores = {t.seed: t.score for t in ctx.episodes(label, env_id)}
-        common = sorted(set(base_scores) & set(comp_scores))
-        group = PairedGroup(
-            base=tuple(base_scores[s] for s in common),
-            compressed=tuple(comp_scores[s] for s in common),
-            weight=ctx.weighting.task_weight(env_id),
-        )
-        out.append((group, ctx.meta[env_id][0]))
-    return out
+    return [
+        (_task_group(ctx, label, task.env_id), ctx.meta[task.env_id][0]) for task in ctx.suite.tasks
+    ]
+
+
+def _task_group(ctx: ReportContext, label: str, env_id: str) -> PairedGroup:
+    """``label``'s episodes of ``env_id`` paired with the base's by seed (the seeds both
+    ran), weighted by the task's weight."""
+    base_scores = {t.seed: t.score for t in ctx.episodes(ctx.labels[0], env_id)}
+    comp_scores = {t.seed: t.score for t in ctx.episodes(label, env_id)}
+    common = sorted(set(base_scores) & set(comp_scores))
+    return PairedGroup(
+        base=tuple(base_scores[s] for s in common),
+        compressed=tuple(comp_scores[s] for s in common),
+        weight=ctx.weighting.task_weight(env_id),
+    )
 
 
 def _variant_deltas(ctx: ReportContext, label: str) -> list[dict[str, Any]]:
     """The deltas of one variant: every task, then every capability, then overall."""
-    weighting, base = ctx.weighting, ctx.labels[0]
+    weighting = ctx.weighting
     rows: list[dict[str, Any]] = []
     cap_groups: dict[str, list[PairedGroup]] = {}
     cap_partial: dict[str, bool] = {}  # capability -> any of its task deltas is partial
     for task in ctx.suite.tasks:
         env_id = task.env_id
         cap = ctx.meta[env_id][0]
-        base_scores = {t.seed: t.score for t in ctx.episodes(base, env_id)}
-        comp_scores = {t.seed: t.score for t in ctx.episodes(label, env_id)}
-        common = sorted(set(base_scores) & set(comp_scores))
-        group = PairedGroup(
-            base=tuple(base_scores[s] for s in common),
-            compressed=tuple(comp_scores[s] for s in common),
-            weight=weighting.task_weight(env_id),
-        )
-        partial = len(common) < task.episodes
+        group = _task_group(ctx, label, env_id)
+        partial = len(group.base) < task.episodes
         cap_partial[cap] = cap_partial.get(cap, False) or partial
         rows.append(
             _delta_row(label, "task", env_id, cap, partial, paired_bootstrap_delta([group]))
         )
-        if common:
+        if group.base:
             cap_groups.setdefault(cap, []).append(group)
     cap_total = sum(weighting.capability_weight(cap) for cap in cap_groups)
     all_groups: list[PairedGroup] = []
