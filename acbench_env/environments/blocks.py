@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from acbench_env.core.errors import ConfigError
-from acbench_env.environments.simulator import SimulatorEnv
+from acbench_env.environments.simulator import SimSpec, SimulatorEnv
 from acbench_env.environments.statemachine import (
     ParsedCommand,
     Subgoal,
@@ -149,13 +149,7 @@ class BlocksWorldEnv(SimulatorEnv[BlocksTask, BlocksState]):
 
     command_verbs = ("pick", "unstack", "put", "stack")
 
-    levels = LEVELS
-    sim_name = "BlocksWorld"
-    task_prefix = "blocks"
-    rng_salt = 3
-
-    def generate(self, index: int, rng: np.random.Generator) -> BlocksTask:
-        return build_task(index, self.level, rng)
+    simulator = SimSpec("BlocksWorld", "blocks", 3, LEVELS, build_task)
 
     def initial_state(self, task: BlocksTask) -> BlocksState:
         return task.start

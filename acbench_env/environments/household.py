@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from acbench_env.core.errors import ConfigError
-from acbench_env.environments.simulator import SimulatorEnv
+from acbench_env.environments.simulator import SimSpec, SimulatorEnv
 from acbench_env.environments.statemachine import (
     ParsedCommand,
     Subgoal,
@@ -221,13 +221,7 @@ class HouseholdEnv(SimulatorEnv[HouseholdTask, HouseholdState]):
 
     command_verbs = ("go", "open", "close", "take", "put", "clean", "heat", "cool")
 
-    levels = LEVELS
-    sim_name = "Household"
-    task_prefix = "household"
-    rng_salt = 1
-
-    def generate(self, index: int, rng: np.random.Generator) -> HouseholdTask:
-        return build_task(index, self.level, rng)
+    simulator = SimSpec("Household", "household", 1, LEVELS, build_task)
 
     def initial_state(self, task: HouseholdTask) -> HouseholdState:
         return HouseholdState(

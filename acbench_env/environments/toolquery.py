@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from acbench_env.environments.simulator import SimulatorEnv
+from acbench_env.environments.simulator import SimSpec, SimulatorEnv
 from acbench_env.environments.statemachine import (
     ParsedCommand,
     Subgoal,
@@ -218,13 +218,7 @@ class ToolQueryEnv(SimulatorEnv[ToolQueryTask, ToolQueryState]):
     template_verbs = ("search_papers", "get_paper", "get_author", "finish")
     command_verbs = template_verbs
 
-    levels = LEVELS
-    sim_name = "ToolQuery"
-    task_prefix = "toolquery"
-    rng_salt = 4
-
-    def generate(self, index: int, rng: np.random.Generator) -> ToolQueryTask:
-        return build_task(index, self.level, rng)
+    simulator = SimSpec("ToolQuery", "toolquery", 4, LEVELS, build_task)
 
     def initial_state(self, task: ToolQueryTask) -> ToolQueryState:
         return ToolQueryState()

@@ -9,7 +9,7 @@ from functools import cached_property
 import numpy as np
 
 from acbench_env.core.errors import ConfigError
-from acbench_env.environments.simulator import SimulatorEnv
+from acbench_env.environments.simulator import SimSpec, SimulatorEnv
 from acbench_env.environments.statemachine import (
     ParsedCommand,
     Subgoal,
@@ -221,13 +221,7 @@ class WebShopEnv(SimulatorEnv[WebShopTask, WebShopState]):
     template_verbs = ("search",)
     command_verbs = ("click", "search")
 
-    levels = LEVELS
-    sim_name = "WebShop"
-    task_prefix = "webshop"
-    rng_salt = 2
-
-    def generate(self, index: int, rng: np.random.Generator) -> WebShopTask:
-        return build_task(index, self.level, rng)
+    simulator = SimSpec("WebShop", "webshop", 2, LEVELS, build_task)
 
     def initial_state(self, task: WebShopTask) -> WebShopState:
         return WebShopState(page="search")
