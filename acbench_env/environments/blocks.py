@@ -32,6 +32,14 @@ LEVELS = {
     "hard": BlocksLevel(blocks=5, max_steps=30),
 }
 
+#: The instructions: rules, then a prose example (see ``SimulatorEnv.with_example``).
+_GUIDE = (
+    "You control a robot hand in a blocks world. It holds one block at a time and can "
+    "only move a block with nothing on top of it.",
+    "Example: World: a is on the table, b is on a. Your hand is empty. Goal: a is on b.\n"
+    "Actions: unstack b from a, put down b, pick up a, stack a on b.",
+)
+
 
 @dataclass(frozen=True)
 class BlocksState:
@@ -149,7 +157,7 @@ class BlocksWorldEnv(SimulatorEnv[BlocksTask, BlocksState]):
 
     command_verbs = ("pick", "unstack", "put", "stack")
 
-    simulator = SimSpec("BlocksWorld", "blocks", 3, LEVELS, build_task)
+    simulator = SimSpec("BlocksWorld", "blocks", 3, LEVELS, build_task, _GUIDE)
 
     def initial_state(self, task: BlocksTask) -> BlocksState:
         return task.start
@@ -183,14 +191,6 @@ class BlocksWorldEnv(SimulatorEnv[BlocksTask, BlocksState]):
             towers.append(", ".join(parts))
         hand = f"You are holding {state.holding}." if state.holding else "Your hand is empty."
         return "World: " + "; ".join(towers) + ". " + hand
-
-    def instructions(self, task: BlocksTask) -> str:
-        return self.with_example(
-            "You control a robot hand in a blocks world. It holds one block at a time and can "
-            "only move a block with nothing on top of it.",
-            "Example: World: a is on the table, b is on a. Your hand is empty. Goal: a is on b.\n"
-            "Actions: unstack b from a, put down b, pick up a, stack a on b.",
-        )
 
     def plan(self, task: BlocksTask, state: BlocksState) -> tuple[str, ...]:
         goal = set(task.goal)

@@ -71,6 +71,14 @@ LEVELS = {
     "hard": HouseholdLevel(("kitchen", "living room", "bedroom"), 4, 6, True, 40),
 }
 
+#: The instructions: rules, then a prose example (see ``SimulatorEnv.with_example``).
+_GUIDE = (
+    "You are a household robot. Go to receptacles to see what is in them, take "
+    "objects and put them where the task says.",
+    "Example task: put a pen in desk 1. Good actions: go to shelf 1, take pen 1 from "
+    "shelf 1, go to desk 1, put pen 1 in desk 1.",
+)
+
 
 @dataclass(frozen=True)
 class HouseholdTask:
@@ -221,7 +229,7 @@ class HouseholdEnv(SimulatorEnv[HouseholdTask, HouseholdState]):
 
     command_verbs = ("go", "open", "close", "take", "put", "clean", "heat", "cool")
 
-    simulator = SimSpec("Household", "household", 1, LEVELS, build_task)
+    simulator = SimSpec("Household", "household", 1, LEVELS, build_task, _GUIDE)
 
     def initial_state(self, task: HouseholdTask) -> HouseholdState:
         return HouseholdState(
@@ -336,14 +344,6 @@ class HouseholdEnv(SimulatorEnv[HouseholdTask, HouseholdState]):
             text += f" Other rooms: {', '.join(others)}."
         text += f" You are holding: {state.holding or 'nothing'}."
         return text
-
-    def instructions(self, task: HouseholdTask) -> str:
-        return self.with_example(
-            "You are a household robot. Go to receptacles to see what is in them, take "
-            "objects and put them where the task says.",
-            "Example task: put a pen in desk 1. Good actions: go to shelf 1, take pen 1 from "
-            "shelf 1, go to desk 1, put pen 1 in desk 1.",
-        )
 
     def plan(self, task: HouseholdTask, state: HouseholdState) -> tuple[str, ...]:
         plan: list[str] = []

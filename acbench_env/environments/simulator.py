@@ -49,8 +49,9 @@ class SimSpec:
 
     ``name`` is used in error messages, ``prefix`` starts the task ids, ``rng_salt`` is
     mixed into each task's RNG seed (so simulators draw different streams), ``levels`` maps
-    a level name to a configuration with at least ``max_steps``, and ``build(index, level,
-    rng)`` draws task ``index`` of a level.
+    a level name to a configuration with at least ``max_steps``, ``build(index, level,
+    rng)`` draws task ``index`` of a level, and ``guide`` holds the instructions' rules and
+    prose example (see :meth:`SimulatorEnv.with_example`; none by default).
     """
 
     name: str
@@ -58,6 +59,7 @@ class SimSpec:
     rng_salt: int
     levels: dict[str, Any]
     build: Callable[[int, str, np.random.Generator], Any]
+    guide: tuple[str, str] = ("", "")
 
 
 class SimulatorEnv(GeneratedTasks, TextEnv[TaskT], Generic[TaskT, StateT]):
@@ -122,9 +124,7 @@ class SimulatorEnv(GeneratedTasks, TextEnv[TaskT], Generic[TaskT, StateT]):
         return self.generate(index, self.task_rng(index, self.simulator.rng_salt))
 
     def task_id(self, task: TaskT) -> str:
-        return (
-            f"{self.simulator.prefix}-{getattr(task, 'level', self.level)}-{getattr(task, 'index', '?')}"
-        )
+        return f"{self.simulator.prefix}-{getattr(task, 'level', self.level)}-{getattr(task, 'index', '?')}"
 
     # ------------------------------------------------------------------ simulator API
     def generate(self, index: int, rng: np.random.Generator) -> TaskT:
@@ -166,7 +166,7 @@ class SimulatorEnv(GeneratedTasks, TextEnv[TaskT], Generic[TaskT, StateT]):
 
     def instructions(self, task: TaskT) -> str:
         """Text before the goal in the first observation (rules, a short example)."""
-        return ""
+        return self.with_example(*self.simulator.guide) if any(self.simulator.guide) else ""
 
     # ------------------------------------------------------------------ helpers
     @property

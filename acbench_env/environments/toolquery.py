@@ -48,6 +48,14 @@ LEVELS = {
     "hard": ToolQueryLevel(authors=10, papers=30, question="top_venue", max_steps=16),
 }
 
+#: The instructions: rules, then a prose example (see ``SimulatorEnv.with_example``).
+_GUIDE = (
+    "You answer questions with tools over a database of papers and authors.",
+    "Example: Question: In which year was 'Neural Reward Search' published?\n"
+    "search_papers[Neural Reward Search] -> P4: Neural Reward Search (2019)\n"
+    "get_paper[P4] -> ... Year: 2019 ...\nfinish[2019]",
+)
+
 
 @dataclass(frozen=True)
 class Author:
@@ -218,7 +226,7 @@ class ToolQueryEnv(SimulatorEnv[ToolQueryTask, ToolQueryState]):
     template_verbs = ("search_papers", "get_paper", "get_author", "finish")
     command_verbs = template_verbs
 
-    simulator = SimSpec("ToolQuery", "toolquery", 4, LEVELS, build_task)
+    simulator = SimSpec("ToolQuery", "toolquery", 4, LEVELS, build_task, _GUIDE)
 
     def initial_state(self, task: ToolQueryTask) -> ToolQueryState:
         return ToolQueryState()
@@ -314,14 +322,6 @@ class ToolQueryEnv(SimulatorEnv[ToolQueryTask, ToolQueryState]):
 
     def render_state(self, task: ToolQueryTask, state: ToolQueryState) -> str:
         return ""
-
-    def instructions(self, task: ToolQueryTask) -> str:
-        return self.with_example(
-            "You answer questions with tools over a database of papers and authors.",
-            "Example: Question: In which year was 'Neural Reward Search' published?\n"
-            "search_papers[Neural Reward Search] -> P4: Neural Reward Search (2019)\n"
-            "get_paper[P4] -> ... Year: 2019 ...\nfinish[2019]",
-        )
 
     def plan(self, task: ToolQueryTask, state: ToolQueryState) -> tuple[str, ...]:
         plan: list[str] = []

@@ -58,6 +58,14 @@ LEVELS = {
     "hard": WebShopLevel(products=40, same_category=8, options=("color", "size"), max_steps=20),
 }
 
+#: The instructions: rules, then a prose example (see ``SimulatorEnv.with_example``).
+_GUIDE = (
+    "You are shopping in a web store. Find the item that fits the instruction, choose "
+    "its options and buy it.",
+    "Example: search[waterproof rain jacket] then click[B01A2C] then click[red] then "
+    "click[buy now].",
+)
+
 
 @dataclass(frozen=True)
 class Product:
@@ -221,7 +229,7 @@ class WebShopEnv(SimulatorEnv[WebShopTask, WebShopState]):
     template_verbs = ("search",)
     command_verbs = ("click", "search")
 
-    simulator = SimSpec("WebShop", "webshop", 2, LEVELS, build_task)
+    simulator = SimSpec("WebShop", "webshop", 2, LEVELS, build_task, _GUIDE)
 
     def initial_state(self, task: WebShopTask) -> WebShopState:
         return WebShopState(page="search")
@@ -342,14 +350,6 @@ class WebShopEnv(SimulatorEnv[WebShopTask, WebShopState]):
         sel = ", ".join(f"{k}={v}" for k, v in state.selected) or "none"
         lines.append(f"Selected: {sel}")
         return "\n".join(lines)
-
-    def instructions(self, task: WebShopTask) -> str:
-        return self.with_example(
-            "You are shopping in a web store. Find the item that fits the instruction, choose "
-            "its options and buy it.",
-            "Example: search[waterproof rain jacket] then click[B01A2C] then click[red] then "
-            "click[buy now].",
-        )
 
     def plan(self, task: WebShopTask, state: WebShopState) -> tuple[str, ...]:
         plan: list[str] = []
