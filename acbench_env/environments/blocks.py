@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from acbench_env.core.errors import ConfigError
-from acbench_env.environments.simulator import SimulatorEnv
+from acbench_env.environments.simulator import SimSpec, SimulatorEnv
 from acbench_env.environments.statemachine import (
     ParsedCommand,
     Subgoal,
@@ -31,6 +31,14 @@ LEVELS = {
     "medium": BlocksLevel(blocks=4, max_steps=20),
     "hard": BlocksLevel(blocks=5, max_steps=30),
 }
+
+#: The instructions: rules, then a prose example (see ``SimulatorEnv.with_example``).
+_GUIDE = (
+    "You control a robot hand in a blocks world. It holds one block at a time and can "
+    "only move a block with nothing on top of it.",
+    "Example: World: a is on the table, b is on a. Your hand is empty. Goal: a is on b.\n"
+    "Actions: unstack b from a, put down b, pick up a, stack a on b.",
+)
 
 
 @dataclass(frozen=True)
@@ -149,13 +157,7 @@ class BlocksWorldEnv(SimulatorEnv[BlocksTask, BlocksState]):
 
     command_verbs = ("pick", "unstack", "put", "stack")
 
-    levels = LEVELS
-    sim_name = "BlocksWorld"
-    task_prefix = "blocks"
-    rng_salt = 3
-
-    def generate(self, index: int, rng: np.random.Generator) -> BlocksTask:
-        return build_task(index, self.level, rng)
+    simulator = SimSpec("BlocksWorld", "blocks", 3, LEVELS, build_task, _GUIDE)
 
     def initial_state(self, task: BlocksTask) -> BlocksState:
         return task.start
@@ -189,14 +191,6 @@ class BlocksWorldEnv(SimulatorEnv[BlocksTask, BlocksState]):
             towers.append(", ".join(parts))
         hand = f"You are holding {state.holding}." if state.holding else "Your hand is empty."
         return "World: " + "; ".join(towers) + ". " + hand
-
-    def instructions(self, task: BlocksTask) -> str:
-        return self.with_example(
-            "You control a robot hand in a blocks world. It holds one block at a time and can "
-            "only move a block with nothing on top of it.",
-            "Example: World: a is on the table, b is on a. Your hand is empty. Goal: a is on b.\n"
-            "Actions: unstack b from a, put down b, pick up a, stack a on b.",
-        )
 
     def plan(self, task: BlocksTask, state: BlocksState) -> tuple[str, ...]:
         goal = set(task.goal)

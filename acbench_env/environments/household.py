@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from acbench_env.core.errors import ConfigError
-from acbench_env.environments.simulator import SimulatorEnv
+from acbench_env.environments.simulator import SimSpec, SimulatorEnv
 from acbench_env.environments.statemachine import (
     ParsedCommand,
     Subgoal,
@@ -70,6 +70,14 @@ LEVELS = {
     "medium": HouseholdLevel(("kitchen",), 6, 4, True, 25),
     "hard": HouseholdLevel(("kitchen", "living room", "bedroom"), 4, 6, True, 40),
 }
+
+#: The instructions: rules, then a prose example (see ``SimulatorEnv.with_example``).
+_GUIDE = (
+    "You are a household robot. Go to receptacles to see what is in them, take "
+    "objects and put them where the task says.",
+    "Example task: put a pen in desk 1. Good actions: go to shelf 1, take pen 1 from "
+    "shelf 1, go to desk 1, put pen 1 in desk 1.",
+)
 
 
 @dataclass(frozen=True)
@@ -221,13 +229,7 @@ class HouseholdEnv(SimulatorEnv[HouseholdTask, HouseholdState]):
 
     command_verbs = ("go", "open", "close", "take", "put", "clean", "heat", "cool")
 
-    levels = LEVELS
-    sim_name = "Household"
-    task_prefix = "household"
-    rng_salt = 1
-
-    def generate(self, index: int, rng: np.random.Generator) -> HouseholdTask:
-        return build_task(index, self.level, rng)
+    simulator = SimSpec("Household", "household", 1, LEVELS, build_task, _GUIDE)
 
     def initial_state(self, task: HouseholdTask) -> HouseholdState:
         return HouseholdState(
@@ -342,14 +344,6 @@ class HouseholdEnv(SimulatorEnv[HouseholdTask, HouseholdState]):
             text += f" Other rooms: {', '.join(others)}."
         text += f" You are holding: {state.holding or 'nothing'}."
         return text
-
-    def instructions(self, task: HouseholdTask) -> str:
-        return self.with_example(
-            "You are a household robot. Go to receptacles to see what is in them, take "
-            "objects and put them where the task says.",
-            "Example task: put a pen in desk 1. Good actions: go to shelf 1, take pen 1 from "
-            "shelf 1, go to desk 1, put pen 1 in desk 1.",
-        )
 
     def plan(self, task: HouseholdTask, state: HouseholdState) -> tuple[str, ...]:
         plan: list[str] = []

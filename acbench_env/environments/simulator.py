@@ -18,7 +18,8 @@ did something useful.
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
 import numpy as np
@@ -40,6 +41,25 @@ from acbench_env.environments.statemachine import (
 
 TaskT = TypeVar("TaskT")
 StateT = TypeVar("StateT", bound=Hashable)
+
+
+@dataclass(frozen=True)
+class SimSpec:
+    """What tells one simulator from another, besides its methods.
+
+    ``name`` is used in error messages, ``prefix`` starts the task ids, ``rng_salt`` is
+    mixed into each task's RNG seed (so simulators draw different streams), ``levels`` maps
+    a level name to a configuration with at least ``max_steps``, ``build(index, level,
+    rng)`` draws task ``index`` of a level, and ``guide`` holds the instructions' rules and
+    prose example (see :meth:`SimulatorEnv.with_example`; none by default).
+    """
+
+    name: str
+    prefix: str
+    rng_salt: int
+    levels: dict[str, Any]
+    build: Callable[[int, str, np.random.Generator], Any]
+    guide: tuple[str, str] = ("", "")
 
 
 class SimulatorEnv(GeneratedTasks, TextEnv[TaskT], Generic[TaskT, StateT]):
@@ -70,13 +90,8 @@ class SimulatorEnv(GeneratedTasks, TextEnv[TaskT], Generic[TaskT, StateT]):
     #: How many valid actions the observation lists at most.
     max_listed_actions: ClassVar[int] = 40
 
-    #: Difficulty levels: name -> configuration with at least ``max_steps``.
-    levels: ClassVar[dict[str, Any]] = {}
-    #: Name used in error messages, and the prefix of task ids.
-    sim_name: ClassVar[str] = ""
-    task_prefix: ClassVar[str] = ""
-    #: Mixed into each task's RNG seed, so simulators draw different streams.
-    rng_salt: ClassVar[int] = 0
+    #: Name, task id prefix, RNG salt, levels and task builder of the simulator.
+    simulator: ClassVar[SimSpec]
 
     def __init__(
         self,
@@ -88,7 +103,7 @@ class SimulatorEnv(GeneratedTasks, TextEnv[TaskT], Generic[TaskT, StateT]):
         few_shot: int = 1,
         inline_example: bool = True,
     ) -> None:
-        cfg = level_config(self.levels, level, self.sim_name)
+        cfg = level_config(self.simulator.levels, level, self.simulator.name)
         few_shot = int_in_range("few_shot", few_shot, 0, 3)
         if not isinstance(inline_example, bool):
             raise ConfigError(f"inline_example must be True or False, got {inline_example!r}")
@@ -106,17 +121,16 @@ class SimulatorEnv(GeneratedTasks, TextEnv[TaskT], Generic[TaskT, StateT]):
         self._actions_cache: dict[StateT, tuple[str, ...]] = {}
 
     def make_task(self, index: int) -> TaskT:
-        return self.generate(index, self.task_rng(index, self.rng_salt))
+        return self.generate(index, self.task_rng(index, self.simulator.rng_salt))
 
     def task_id(self, task: TaskT) -> str:
-        return (
-            f"{self.task_prefix}-{getattr(task, 'level', self.level)}-{getattr(task, 'index', '?')}"
-        )
+        return f"{self.simulator.prefix}-{getattr(task, 'level', self.level)}-{getattr(task, 'index', '?')}"
 
     # ------------------------------------------------------------------ simulator API
-    @abstractmethod
     def generate(self, index: int, rng: np.random.Generator) -> TaskT:
         """Task ``index`` of this env's level, drawn from ``rng`` (seeded per index)."""
+        task: TaskT = self.simulator.build(index, self.level, rng)
+        return task
 
     @abstractmethod
     def initial_state(self, task: TaskT) -> StateT:
@@ -152,7 +166,7 @@ class SimulatorEnv(GeneratedTasks, TextEnv[TaskT], Generic[TaskT, StateT]):
 
     def instructions(self, task: TaskT) -> str:
         """Text before the goal in the first observation (rules, a short example)."""
-        return ""
+        return self.with_example(*self.simulator.guide) if any(self.simulator.guide) else ""
 
     # ------------------------------------------------------------------ helpers
     @property
@@ -240,7 +254,7 @@ class SimulatorEnv(GeneratedTasks, TextEnv[TaskT], Generic[TaskT, StateT]):
 
     def _example_turns(self, index: int, turns: list[tuple[str, str]]) -> None:
         for k in range(self.few_shot):
-            rng = self.task_rng(index, self.rng_salt, 1 + k)
+            rng = self.task_rng(index, self.simulator.rng_salt, 1 + k)
             example = self.generate(index, rng)
             state = self.initial_state(example)
             # valid_actions directly, not the per-episode memo: it holds this episode's states.

@@ -275,32 +275,40 @@ def _s_translate(rng: np.random.Generator) -> tuple[str, Answer]:
     return f"Translate '{phrase}' into {lang}.", {"text": [phrase], "target_language": [lang]}
 
 
+#: Draws a request in English and its answer (the expected arguments).
+Sampler = Callable[[np.random.Generator], tuple[str, Answer]]
+
+
 @dataclass(frozen=True)
 class ToolTemplate:
     """A tool of a domain and the sampler of requests it answers."""
 
     domain: str
     fn: Callable[..., Any]
-    sample: Callable[[np.random.Generator], tuple[str, Answer]]
+    sample: Sampler
 
     @property
     def name(self) -> str:
         return self.fn.__name__
 
 
-TEMPLATES: tuple[ToolTemplate, ...] = (
-    ToolTemplate("weather", get_weather, _s_weather),
-    ToolTemplate("weather", get_forecast, _s_forecast),
-    ToolTemplate("finance", convert_currency, _s_currency),
-    ToolTemplate("math", calculate_area_circle, _s_circle),
-    ToolTemplate("math", multiply, _s_multiply),
-    ToolTemplate("messaging", send_email, _s_email),
-    ToolTemplate("calendar", create_event, _s_event),
-    ToolTemplate("calendar", set_timer, _s_timer),
-    ToolTemplate("travel", find_flights, _s_flights),
-    ToolTemplate("shopping", add_to_cart, _s_cart),
-    ToolTemplate("music", play_song, _s_song),
-    ToolTemplate("language", translate_text, _s_translate),
+#: Each domain's tools, as (function, request sampler) pairs; the domain is named once.
+_TOOLS_BY_DOMAIN: dict[str, tuple[tuple[Callable[..., Any], Sampler], ...]] = {
+    "weather": ((get_weather, _s_weather), (get_forecast, _s_forecast)),
+    "finance": ((convert_currency, _s_currency),),
+    "math": ((calculate_area_circle, _s_circle), (multiply, _s_multiply)),
+    "messaging": ((send_email, _s_email),),
+    "calendar": ((create_event, _s_event), (set_timer, _s_timer)),
+    "travel": ((find_flights, _s_flights),),
+    "shopping": ((add_to_cart, _s_cart),),
+    "music": ((play_song, _s_song),),
+    "language": ((translate_text, _s_translate),),
+}
+
+TEMPLATES: tuple[ToolTemplate, ...] = tuple(
+    ToolTemplate(domain, fn, sample)
+    for domain, tools in _TOOLS_BY_DOMAIN.items()
+    for fn, sample in tools
 )
 
 #: The domains, in a fixed order.

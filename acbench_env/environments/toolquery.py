@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from acbench_env.environments.simulator import SimulatorEnv
+from acbench_env.environments.simulator import SimSpec, SimulatorEnv
 from acbench_env.environments.statemachine import (
     ParsedCommand,
     Subgoal,
@@ -47,6 +47,14 @@ LEVELS = {
     "medium": ToolQueryLevel(authors=8, papers=16, question="affiliation", max_steps=10),
     "hard": ToolQueryLevel(authors=10, papers=30, question="top_venue", max_steps=16),
 }
+
+#: The instructions: rules, then a prose example (see ``SimulatorEnv.with_example``).
+_GUIDE = (
+    "You answer questions with tools over a database of papers and authors.",
+    "Example: Question: In which year was 'Neural Reward Search' published?\n"
+    "search_papers[Neural Reward Search] -> P4: Neural Reward Search (2019)\n"
+    "get_paper[P4] -> ... Year: 2019 ...\nfinish[2019]",
+)
 
 
 @dataclass(frozen=True)
@@ -218,13 +226,7 @@ class ToolQueryEnv(SimulatorEnv[ToolQueryTask, ToolQueryState]):
     template_verbs = ("search_papers", "get_paper", "get_author", "finish")
     command_verbs = template_verbs
 
-    levels = LEVELS
-    sim_name = "ToolQuery"
-    task_prefix = "toolquery"
-    rng_salt = 4
-
-    def generate(self, index: int, rng: np.random.Generator) -> ToolQueryTask:
-        return build_task(index, self.level, rng)
+    simulator = SimSpec("ToolQuery", "toolquery", 4, LEVELS, build_task, _GUIDE)
 
     def initial_state(self, task: ToolQueryTask) -> ToolQueryState:
         return ToolQueryState()
@@ -320,14 +322,6 @@ class ToolQueryEnv(SimulatorEnv[ToolQueryTask, ToolQueryState]):
 
     def render_state(self, task: ToolQueryTask, state: ToolQueryState) -> str:
         return ""
-
-    def instructions(self, task: ToolQueryTask) -> str:
-        return self.with_example(
-            "You answer questions with tools over a database of papers and authors.",
-            "Example: Question: In which year was 'Neural Reward Search' published?\n"
-            "search_papers[Neural Reward Search] -> P4: Neural Reward Search (2019)\n"
-            "get_paper[P4] -> ... Year: 2019 ...\nfinish[2019]",
-        )
 
     def plan(self, task: ToolQueryTask, state: ToolQueryState) -> tuple[str, ...]:
         plan: list[str] = []

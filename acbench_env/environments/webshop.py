@@ -9,7 +9,7 @@ from functools import cached_property
 import numpy as np
 
 from acbench_env.core.errors import ConfigError
-from acbench_env.environments.simulator import SimulatorEnv
+from acbench_env.environments.simulator import SimSpec, SimulatorEnv
 from acbench_env.environments.statemachine import (
     ParsedCommand,
     Subgoal,
@@ -57,6 +57,14 @@ LEVELS = {
     "medium": WebShopLevel(products=20, same_category=4, options=("color", "size"), max_steps=15),
     "hard": WebShopLevel(products=40, same_category=8, options=("color", "size"), max_steps=20),
 }
+
+#: The instructions: rules, then a prose example (see ``SimulatorEnv.with_example``).
+_GUIDE = (
+    "You are shopping in a web store. Find the item that fits the instruction, choose "
+    "its options and buy it.",
+    "Example: search[waterproof rain jacket] then click[B01A2C] then click[red] then "
+    "click[buy now].",
+)
 
 
 @dataclass(frozen=True)
@@ -221,13 +229,7 @@ class WebShopEnv(SimulatorEnv[WebShopTask, WebShopState]):
     template_verbs = ("search",)
     command_verbs = ("click", "search")
 
-    levels = LEVELS
-    sim_name = "WebShop"
-    task_prefix = "webshop"
-    rng_salt = 2
-
-    def generate(self, index: int, rng: np.random.Generator) -> WebShopTask:
-        return build_task(index, self.level, rng)
+    simulator = SimSpec("WebShop", "webshop", 2, LEVELS, build_task, _GUIDE)
 
     def initial_state(self, task: WebShopTask) -> WebShopState:
         return WebShopState(page="search")
@@ -348,14 +350,6 @@ class WebShopEnv(SimulatorEnv[WebShopTask, WebShopState]):
         sel = ", ".join(f"{k}={v}" for k, v in state.selected) or "none"
         lines.append(f"Selected: {sel}")
         return "\n".join(lines)
-
-    def instructions(self, task: WebShopTask) -> str:
-        return self.with_example(
-            "You are shopping in a web store. Find the item that fits the instruction, choose "
-            "its options and buy it.",
-            "Example: search[waterproof rain jacket] then click[B01A2C] then click[red] then "
-            "click[buy now].",
-        )
 
     def plan(self, task: WebShopTask, state: WebShopState) -> tuple[str, ...]:
         plan: list[str] = []

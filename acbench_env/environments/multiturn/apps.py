@@ -27,8 +27,8 @@ import copy
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar, Generic, Protocol, TypeVar, cast
 
 import numpy as np
 
@@ -65,6 +65,36 @@ class FrozenState:
 
     def __deepcopy__(self: _FrozenT, memo: dict[int, Any]) -> _FrozenT:
         return self
+
+
+_V = TypeVar("_V")
+_PairsT = TypeVar("_PairsT", bound="PairsState[Any]")
+
+
+class PairsState(FrozenState, Generic[_V]):
+    """Base of a state dataclass whose one field holds ``(name, value)`` pairs sorted by
+    name; its view keys are ``"{view_prefix}:{name}"``."""
+
+    __slots__ = ()
+
+    #: The view keys' prefix (``"account"``: ``account:savings``).
+    view_prefix: ClassVar[str] = ""
+
+    @classmethod
+    def of(cls: type[_PairsT], items: Mapping[str, Any]) -> _PairsT:
+        """The state holding ``items``, sorted by name."""
+        return cls(tuple(sorted(items.items())))  # type: ignore[call-arg]
+
+    def pairs(self) -> tuple[tuple[str, _V], ...]:
+        """The ``(name, value)`` pairs (the dataclass's one field)."""
+        pairs: tuple[tuple[str, _V], ...] = getattr(self, fields(cast(Any, self))[0].name)
+        return pairs
+
+    def as_dict(self) -> dict[str, _V]:
+        return dict(self.pairs())
+
+    def view(self) -> dict[str, Any]:
+        return {f"{self.view_prefix}:{name}": value for name, value in self.pairs()}
 
 
 def canonical_json(view: Mapping[str, Any]) -> str:

@@ -16,8 +16,8 @@ import numpy as np
 from acbench_env.environments.multiturn.apps import (
     STATE_KEY,
     App,
-    FrozenState,
     InvariantError,
+    PairsState,
     bounded,
 )
 from acbench_env.environments.sampling import pick
@@ -25,20 +25,12 @@ from acbench_env.tools.sandbox import Tool, ToolCall
 
 
 @dataclass(frozen=True)
-class Bank(FrozenState):
+class Bank(PairsState[int]):
     """The state: ``accounts`` as (name, balance) pairs sorted by name."""
 
     accounts: tuple[tuple[str, int], ...] = ()
 
-    @classmethod
-    def of(cls, accounts: dict[str, int]) -> Bank:
-        return cls(tuple(sorted(accounts.items())))
-
-    def as_dict(self) -> dict[str, int]:
-        return dict(self.accounts)
-
-    def view(self) -> dict[str, Any]:
-        return {f"account:{n}": b for n, b in self.accounts}
+    view_prefix = "account"
 
     def balance(self, name: str) -> int:
         accounts = self.as_dict()

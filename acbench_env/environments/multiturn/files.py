@@ -17,8 +17,8 @@ import numpy as np
 from acbench_env.environments.multiturn.apps import (
     STATE_KEY,
     App,
-    FrozenState,
     InvariantError,
+    PairsState,
     Sampler,
 )
 from acbench_env.environments.sampling import pick
@@ -39,20 +39,12 @@ def normalize_path(path: str) -> str:
 
 
 @dataclass(frozen=True)
-class FileSystem(FrozenState):
+class FileSystem(PairsState[str]):
     """The state: ``files`` as (path, content) pairs sorted by path."""
 
     files: tuple[tuple[str, str], ...] = ()
 
-    @classmethod
-    def of(cls, files: dict[str, str]) -> FileSystem:
-        return cls(tuple(sorted(files.items())))
-
-    def as_dict(self) -> dict[str, str]:
-        return dict(self.files)
-
-    def view(self) -> dict[str, Any]:
-        return {f"file:{p}": c for p, c in self.files}
+    view_prefix = "file"
 
     def _existing(self, path: str) -> str:
         p = normalize_path(path)

@@ -10,7 +10,6 @@ from acbench_env.core.env import StepOutcome, TextEnv
 from acbench_env.core.errors import ConfigError
 from acbench_env.core.validation import one_of
 from acbench_env.scoring.workflow import (
-    DEFAULT_THRESHOLD,
     MODES,
     Workflow,
     parse_workflow,
@@ -66,14 +65,9 @@ class WorkflowEnvBase(TextEnv[WorkflowTask]):
     answer_tokens = 256
 
     def __init__(
-        self,
-        *,
-        mode: str = "fixed",
-        similarity: str = "auto",
-        threshold: float = DEFAULT_THRESHOLD,
-        metric: str = "graph_f1",
-        render_mode: str | None = None,
+        self, render_mode: str | None, mode: str, similarity: str, threshold: float, metric: str
     ) -> None:
+        """Check and keep the scoring options, which the subclasses take with defaults."""
         super().__init__(max_steps=1, render_mode=render_mode)
         one_of("mode", mode, MODES)
         one_of("metric", metric, METRICS)

@@ -230,13 +230,7 @@ class WorkflowEnv(GeneratedTasks, WorkflowEnvBase):
         metric: str = "graph_f1",
         render_mode: str | None = None,
     ) -> None:
-        super().__init__(
-            mode=mode,
-            similarity=similarity,
-            threshold=threshold,
-            metric=metric,
-            render_mode=render_mode,
-        )
+        super().__init__(render_mode, mode, similarity, threshold, metric)
         if level not in LEVELS:
             raise ConfigError(f"level must be one of {LEVELS}, got {level!r}")
         if domain not in (*DOMAINS, "mixed"):

@@ -178,13 +178,7 @@ class WorfBenchEnv(WorkflowEnvBase):
         render_mode: str | None = None,
         few_shot_source: str = "next",
     ) -> None:
-        super().__init__(
-            mode=mode,
-            similarity=similarity,
-            threshold=threshold,
-            metric=metric,
-            render_mode=render_mode,
-        )
+        super().__init__(render_mode, mode, similarity, threshold, metric)
         if isinstance(few_shot, bool) or not isinstance(few_shot, int) or few_shot < 0:
             raise ConfigError(f"few_shot must be a non-negative int, got {few_shot!r}")
         if data_dir is None:
