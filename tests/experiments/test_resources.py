@@ -19,9 +19,12 @@ from acbench_env.experiments.resources import (
 
 def test_memory_meter_sees_an_allocation_made_while_it_runs() -> None:
     np = pytest.importorskip("numpy")
+    psutil = pytest.importorskip("psutil")
     meter = MemoryMeter(interval_s=0.01)
     meter.start()
-    before = _rss_tree(os.getpid())
+    # This process alone: the meter adds children's memory, and child processes left by
+    # earlier tests (Ray, vLLM) may exit meanwhile, so the tree is no fixed baseline.
+    before = psutil.Process(os.getpid()).memory_info().rss
     block = np.ones(300 * 2**20 // 8)  # 300 MiB, touched
     # The sampler thread, not this one, must see it: wait for it (a loaded machine may not
     # schedule the thread within a fixed sleep), then free the block before stop() samples.
