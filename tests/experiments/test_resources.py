@@ -12,7 +12,6 @@ import pytest
 from acbench_env.experiments.resources import (
     MemoryMeter,
     ResourceTracker,
-    _rss_tree,
     checkpoint_bytes,
 )
 
