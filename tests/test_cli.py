@@ -147,11 +147,11 @@ def test_ctrl_c_then_rerun_completes_exactly(tmp_path, python_exe, python_env) -
         "--agent",
         "oracle",
         "--episodes",
-        "150",
+        "600",
         "--out",
         str(out),
         "--env-arg",
-        "num_tasks=150",
+        "num_tasks=600",
         "--env-arg",
         "context_length=4096",
         "--batch-size",
@@ -169,12 +169,12 @@ def test_ctrl_c_then_rerun_completes_exactly(tmp_path, python_exe, python_env) -
     assert proc.returncode == 130, err
     assert "run the same command again to resume" in err and "Traceback" not in err
     saved = out.read_text().count("\n")
-    assert 5 <= saved < 150
+    assert 5 <= saved < 600
     done = subprocess.run(args, env=python_env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
-    assert f"({150 - saved} run now, {saved} resumed)" in done.stdout
+    assert f"({600 - saved} run now, {saved} resumed)" in done.stdout
     seeds = [json.loads(x)["seed"] for x in out.read_text().splitlines()]
-    assert sorted(seeds) == list(range(150))
+    assert sorted(seeds) == list(range(600))
 
 
 def test_needle_grid_with_a_model_argument_reaches_model_checks(tmp_path, capsys) -> None:
