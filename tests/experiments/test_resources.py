@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import mmap
 import os
 import time
 from pathlib import Path
@@ -17,20 +18,24 @@ from acbench_env.experiments.resources import (
 
 
 def test_memory_meter_sees_an_allocation_made_while_it_runs() -> None:
-    np = pytest.importorskip("numpy")
     psutil = pytest.importorskip("psutil")
     meter = MemoryMeter(interval_s=0.01)
     meter.start()
     # This process alone: the meter adds children's memory, and child processes left by
     # earlier tests (Ray, vLLM) may exit meanwhile, so the tree is no fixed baseline.
     before = psutil.Process(os.getpid()).memory_info().rss
-    block = np.ones(300 * 2**20 // 8)  # 300 MiB, touched
+    # Fresh pages from the kernel, touched one by one: a heap allocation (numpy) may reuse
+    # memory that earlier tests freed but the allocator kept resident, so RSS need not grow.
+    size = 300 * 2**20
+    block = mmap.mmap(-1, size)
+    for offset in range(0, size, mmap.PAGESIZE):
+        block[offset] = 1
     # The sampler thread, not this one, must see it: wait for it (a loaded machine may not
     # schedule the thread within a fixed sleep), then free the block before stop() samples.
     deadline = time.monotonic() + 30.0
     while meter.peak_rss_bytes < before + 250 * 2**20 and time.monotonic() < deadline:
         time.sleep(0.01)
-    del block
+    block.close()
     rec = meter.stop()
     assert rec["peak_memory_kind"] == "process_rss"
     assert rec["peak_memory_bytes"] >= before + 250 * 2**20
