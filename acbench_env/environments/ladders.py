@@ -147,6 +147,25 @@ MULTI_TURN = Ladder(
     )
 )
 
+#: ToolMultiTurnHard-v0: every rung needs two or more calls (its difficulty-0 rungs would be
+#: ToolMultiTurn-v0's tasks, item for item).
+MULTI_TURN_HARD = Ladder(
+    (
+        Rung(
+            "d1-shots3-sig-dis0",
+            {"difficulty": 1, "few_shot": 3, "tool_listing": "signature", "distractors": 0},
+            "2 calls, only the needed tools, 3 examples, signatures",
+        ),
+        Rung(
+            "d1-shots3-sig",
+            {"difficulty": 1, "few_shot": 3, "tool_listing": "signature"},
+            "2 calls, 2 distractors, 3 examples, signatures",
+        ),
+        Rung("d1", {"difficulty": 1, "few_shot": None}, "2 calls, 2 distractors"),
+        Rung("d2", {"difficulty": 2, "few_shot": None}, "3 calls, every tool, no example"),
+    )
+)
+
 TOOL_STEPS = Ladder(
     (
         Rung("d0-shots4", {"difficulty": 0, "few_shot": 4}, "2 calls, 4 examples"),

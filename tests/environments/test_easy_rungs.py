@@ -304,3 +304,30 @@ def test_household_tiny_level_offers_only_the_asked_object() -> None:
         assert score == 1.0
     with pytest.raises(ConfigError, match="level"):
         gymnasium.make("acbench/Household-v0", level="micro")
+
+
+def test_multiturn_distractors_override_and_the_hard_ladder() -> None:
+    """``distractors`` sets the distractor tools of a multi-turn task and its examples; the
+    Hard env's ladder never reaches ToolMultiTurn's one-call tasks."""
+    from acbench_env.core.registry import env_class
+
+    env_id = "acbench/ToolMultiTurnHard-v0"
+    base = gymnasium.make(env_id, difficulty=1).unwrapped
+    none = gymnasium.make(env_id, difficulty=1, distractors=0).unwrapped
+    for seed in range(4):
+        base.reset(seed=seed)
+        none.reset(seed=seed)
+        needed = {ins.call.name for ins in none.task.instructions}
+        assert set(none.task.tools) == needed
+        assert len(base.task.tools) > len(none.task.tools)
+        _, _, score = _oracle_episode(env_id, seed=seed, difficulty=1, distractors=0, few_shot=3)
+        assert score == 1.0
+    assert (
+        gymnasium.make(env_id, difficulty=1, distractors=2).unwrapped.reset(seed=2)[0]
+        == (base.reset(seed=2)[0])
+    )
+    hard = env_class(env_id).ladder
+    assert all(r.env_kwargs["difficulty"] >= 1 for r in hard)
+    assert env_class("acbench/ToolMultiTurn-v0").ladder[0].env_kwargs["difficulty"] == 0
+    with pytest.raises(ConfigError, match="distractors must be an int from 0 to 10"):
+        gymnasium.make(env_id, distractors=11)
