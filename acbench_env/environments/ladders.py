@@ -204,6 +204,18 @@ HOUSEHOLD = Ladder(
     )
 )
 
+#: BlocksWorld adds its two-block level before the shared simulator rungs.
+BLOCKS = Ladder(
+    (
+        Rung(
+            "tiny-shots3-noinline",
+            {"level": "tiny", "few_shot": 3, "inline_example": False},
+            "2 blocks, one goal fact, 3 solved episodes",
+        ),
+        *SIMULATOR.rungs,
+    )
+)
+
 WORKFLOW = Ladder(
     (
         Rung("l1-shots3", {"level": 1, "few_shot": 3}, "2-3 nodes, 3 examples"),
