@@ -23,7 +23,11 @@ SUITES = Path(__file__).resolve().parent.parent / "acbench_env" / "core" / "suit
 def block(doc: dict[str, Any], version: int) -> str:
     cal = doc["calibration"]
     tasks = sorted(doc["tasks"], key=lambda t: t["env_id"])
+    # The suite file's ``capability_mde`` holds the MDEs the plan buys (the summary's),
+    # which replace the target (0.10, calibrate's default) in that block.
     caps = cal.get("capability_mde", {})
+    cap_target = caps if isinstance(caps, (int, float)) else 0.1
+    caps = caps if isinstance(caps, dict) else {}
     per_model = sum(t["episodes"] for t in tasks)
     needed = sum(cal["episodes_needed"].values())
     in_band = sum(bool(t["calibration"]["in_band"]) for t in tasks)
@@ -35,11 +39,11 @@ def block(doc: dict[str, Any], version: int) -> str:
         f"{cal['pilot_episodes']} pilot episodes per",
         f"#: rung at seeds {cal['pilot_seed']}+, band {lo}-{hi}, target {cal['target']}); "
         f"{in_band} of {len(tasks)} tasks in the band.",
-        f"#: Episodes from the power plan ({round(cal['power'] * 100)}% power, MDE "
-        f"{cal['mde']} overall, {cal['capability_mde']} per capability,",
-        "#: paired sd from each pilot), capped by a budget of "
-        f"{cal['budget_minutes']} minutes for {cal['models_in_suite']} models "
-        "(pilot seconds per episode):",
+        f"#: Episodes from the power plan ({round(cal['power'] * 100)}% power, MDE targets "
+        f"{cal['mde']} overall and {cap_target} per capability,",
+        f"#: paired sd from each pilot), capped by a budget of {cal['budget_minutes']} minutes "
+        f"for {cal['models_in_suite']} models",
+        "#: (pilot machine seconds per episode):",
         f"#:   episodes for targets {needed} minutes {cal['minutes_needed_for_targets']}",
         f"#:   planned episodes/model {per_model} minutes {cal['minutes_planned']}",
         f"#:   overall MDE {cal['overall_mde']}",
@@ -50,7 +54,7 @@ def block(doc: dict[str, Any], version: int) -> str:
         "    seed=0,",
         "    description=(",
         '        "calibrated to the default model (per task the ladder rung nearest a base score "',
-        f'        "of 0.5 from vLLM bfloat16 pilots), sized for base + six variants on 2 CPU cores "',
+        '        "of 0.5 from vLLM bfloat16 pilots), sized for base + six variants on 2 CPU cores "',
         f'        "with vLLM in about {round(cal["budget_minutes"] or 0)} minutes; the overall MDE it '
         'buys is above 0.05 "',
         '        "(see README)"',
