@@ -245,8 +245,13 @@ class ToolMultiTurnEnv(AppTaskEnv[MultiTurnTask]):
 
 
 class ToolMultiTurnHardEnv(ToolMultiTurnEnv):
-    """``acbench/ToolMultiTurnHard-v0``: :class:`ToolMultiTurnEnv` registered at difficulty 2,
-    with its own ladder (two or more required calls on every rung), so that calibration
-    never turns it into ``acbench/ToolMultiTurn-v0``'s one-call tasks."""
+    # ``acbench/ToolMultiTurnHard-v0``: the same env registered at difficulty 2, with its own
+    # ladder (two or more required calls on every rung), so that calibration never turns it
+    # into ``acbench/ToolMultiTurn-v0``'s one-call tasks.
+    __doc__ = (ToolMultiTurnEnv.__doc__ or "") + (
+        "\n    ``acbench/ToolMultiTurnHard-v0`` is registered at difficulty 2 and has its own\n"
+        "    ladder: two or more required calls on every rung (its calibration never reaches\n"
+        "    the one-call tasks of ``acbench/ToolMultiTurn-v0``).\n"
+    )
 
     ladder = ladders.MULTI_TURN_HARD
