@@ -14,14 +14,17 @@ from acbench_env.core.ladder import Ladder, Rung
 #: Longest context that leaves the default model's 8,192-token window 64 tokens free, rounded.
 _MAX_CONTEXT = 8000
 
-#: One needle is easy for a small model at every length (the default model: 8 of 8 at 4,096
-#: tokens), so past 1,024 tokens the ladder adds near-miss distractor needles (keys sharing
-#: a word with the queried key): the skill is still retrieving one keyed value, with
-#: confusable neighbours, in a longer haystack.
+#: One needle without distractors is easy for a small model at every length (the default
+#: model: 8 of 8 at 256 and at 4,096 tokens), so the rungs past the plain lengths add
+#: near-miss distractor needles (keys sharing a word with the queried key): the skill is
+#: still retrieving one keyed value, now beside confusable neighbours. The plain-length rungs
+#: keep their names (the quick and full suites record them).
 NEEDLE = Ladder(
     (
-        Rung("ctx256", {"context_length": 256}, "256-token haystack, depths 0-1"),
-        Rung("ctx1024", {"context_length": 1024}),
+        *(
+            Rung(f"ctx{n}", {"context_length": n}, f"{n}-token haystack, depths 0-1")
+            for n in (256, 512, 1024, 2048, 4096, _MAX_CONTEXT)
+        ),
         Rung(
             "ctx1024-near2",
             {"context_length": 1024, "distractors": 2},
