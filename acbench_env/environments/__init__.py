@@ -44,7 +44,7 @@ register(
 )
 register(
     id="acbench/ToolMultiTurnHard-v0",
-    entry_point="acbench_env.environments.multiturn.env:ToolMultiTurnEnv",
+    entry_point="acbench_env.environments.multiturn.env:ToolMultiTurnHardEnv",
     kwargs={"difficulty": 2},
 )
 register(

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from acbench_env.core.errors import ConfigError
+from acbench_env.environments import ladders
 from acbench_env.environments.simulator import SimSpec, SimulatorEnv
 from acbench_env.environments.statemachine import (
     ParsedCommand,
@@ -156,6 +157,9 @@ class BlocksWorldEnv(SimulatorEnv[BlocksTask, BlocksState]):
     """
 
     command_verbs = ("pick", "unstack", "put", "stack")
+
+    #: Difficulty settings, easiest first (:mod:`acbench_env.environments.ladders`).
+    ladder = ladders.BLOCKS
 
     simulator = SimSpec("BlocksWorld", "blocks", 3, LEVELS, build_task, _GUIDE)
 

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
 from acbench_env.core.env import StepOutcome
+from acbench_env.core.errors import ConfigError
+from acbench_env.core.validation import int_in_range
 from acbench_env.environments import ladders
 from acbench_env.environments.documents import Insert, Units, place
 from acbench_env.environments.haystack import Haystack
-from acbench_env.environments.longctx import LeveledLongContextEnv, answer_recorded
+from acbench_env.environments.longctx import (
+    RESERVED_TOKENS,
+    LeveledLongContextEnv,
+    answer_recorded,
+)
 from acbench_env.environments.sampling import pick
 from acbench_env.scoring.text_match import exact_match, normalize_answer, token_f1
 
@@ -119,14 +126,18 @@ class LongDocQAEnv(LeveledLongContextEnv[DocQATask]):
     ## Arguments
     ``context_length`` (tokens of the whole observation in ``tokenizer``'s count, default
     2048), ``level``, ``num_tasks`` (default 20), ``tokenizer``, ``window``, ``truncation``
-    (``None``, ``"left"`` or ``"middle"``, see ``acbench/Needle-v0``), ``generator_seed``.
+    (``None``, ``"left"`` or ``"middle"``, see ``acbench/Needle-v0``), ``generator_seed``,
+    ``few_shot`` (0 to 4, default 0: solved questions over other generated collections of
+    the same level and length, shown before the task as chat turns whose answers are the
+    bare gold answers; they show the answer form, a town or a profession only, that the
+    model otherwise buries in a sentence).
 
     ## Difficulty levels
     easy: 2 documents, single-document questions; medium: 4 documents, half of the
     questions two-document; hard: 6 documents, two-document questions only.
 
     ## Version History
-    v0: initial version.
+    v0: initial version; ``few_shot`` was added later (its default, 0, behaves as before).
     """
 
     #: Difficulty settings, easiest first (:mod:`acbench_env.environments.ladders`).
@@ -140,8 +151,48 @@ class LongDocQAEnv(LeveledLongContextEnv[DocQATask]):
         "hard": {"documents": 6, "two_doc": 1.0},
     }
 
+    def __init__(
+        self,
+        context_length: int | None = None,
+        level: str = "easy",
+        num_tasks: int = 20,
+        tokenizer: Any = "default",
+        window: int | None = None,
+        truncation: str | None = None,
+        generator_seed: int = 0,
+        few_shot: int = 0,
+        render_mode: str | None = None,
+    ) -> None:
+        self.few_shot = int_in_range("few_shot", few_shot, 0, 4)
+        super().__init__(
+            context_length,
+            level,
+            num_tasks,
+            tokenizer,
+            window,
+            truncation,
+            generator_seed,
+            render_mode,
+        )
+        needed = (self.few_shot + 1) * (self.limit or self.context_length)
+        if self.few_shot and self.window is not None and needed + RESERVED_TOKENS > self.window:
+            raise ConfigError(
+                f"few_shot={self.few_shot} at context_length={self.context_length} needs "
+                f"{needed} tokens, more than the {self.window}-token window allows; use fewer "
+                "examples or a shorter context_length"
+            )
+
     def make_task(self, index: int) -> DocQATask:
-        rng = self.task_rng(index)
+        return self._build(index, self.task_rng(index))
+
+    def examples(self, task: DocQATask) -> Sequence[tuple[str, str]]:
+        # Each example is its own collection, from a stream no task uses.
+        built = (
+            self._build(task.index, self.task_rng(task.index, 1, k)) for k in range(self.few_shot)
+        )
+        return tuple((ex.observation, ex.answers[0]) for ex in built)
+
+    def _build(self, index: int, rng: np.random.Generator) -> DocQATask:
         preset = self.preset
         crowd = people(rng, preset["documents"])
         target = crowd[int(rng.integers(len(crowd)))]

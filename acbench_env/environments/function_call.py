@@ -22,6 +22,8 @@ from acbench_env.tools.sandbox import Sandbox, Tool, check_tool_listing, tool_li
 #: Task categories, as in BFCL.
 CATEGORIES = ("single", "multiple", "parallel", "irrelevance")
 
+#: Most distractor tools the ``distractors`` argument accepts (level 2's number).
+MAX_DISTRACTORS = 5
 #: Per difficulty level: few-shot examples, distractor tools, whether parallel calls mix tools.
 LEVELS: dict[int, dict[str, int]] = {
     0: {"few_shot": 2, "distractors": 2, "mixed_parallel": 0},
@@ -189,7 +191,11 @@ class FunctionCallEnv(GeneratedTasks, TextEnv[FunctionCallTask]):
     ``tool_listing`` (with ``tool_format="prompt"``: ``"schema"``, the default, lists each
     tool as its JSON definition; ``"signature"`` as one compact line
     ``name(arg: type, opt: type = default) -- description (arg: ...)``, the same facts
-    without the JSON Schema keywords that a small model copies into its calls).
+    without the JSON Schema keywords that a small model copies into its calls),
+    ``distractors`` (0 to 5; overrides the level's number of distractor tools offered beside
+    the right one in ``multiple`` tasks (and in mixed ``parallel`` ones beyond the second
+    tool; ``irrelevance`` tasks offer ``max(1, distractors)`` unrelated tools); the
+    examples use at most 2; ``None``, the default, keeps the level's).
 
     ## Difficulty levels
     0: two examples (as prior chat turns), two distractor tools, parallel calls of one tool;
@@ -216,6 +222,7 @@ class FunctionCallEnv(GeneratedTasks, TextEnv[FunctionCallTask]):
         generator_seed: int = 0,
         tool_format: str = "prompt",
         tool_listing: str = "schema",
+        distractors: int | None = None,
         render_mode: str | None = None,
     ) -> None:
         super().__init__(max_steps=1, render_mode=render_mode)
@@ -235,10 +242,14 @@ class FunctionCallEnv(GeneratedTasks, TextEnv[FunctionCallTask]):
             )
         if few_shot is not None:
             few_shot = int_in_range("few_shot", few_shot, 0, 8)
+        if distractors is not None:
+            distractors = int_in_range("distractors", distractors, 0, MAX_DISTRACTORS)
         self._set_generated_tasks(num_tasks, generator_seed)
         self.difficulty = int(difficulty)
         self.categories = cats
         self.few_shot = LEVELS[self.difficulty]["few_shot"] if few_shot is None else few_shot
+        level_distractors = LEVELS[self.difficulty]["distractors"]
+        self.distractors = level_distractors if distractors is None else distractors
         self._tools = {t.name: _tool(t) for t in TEMPLATES}
         self._sandbox: Sandbox | None = None
 
@@ -247,7 +258,7 @@ class FunctionCallEnv(GeneratedTasks, TextEnv[FunctionCallTask]):
         rng = self.task_rng(self.difficulty, index)
         category = self.categories[index % len(self.categories)]
         request, offered, gt, domains = generate(
-            rng, category, level["distractors"], bool(level["mixed_parallel"])
+            rng, category, self.distractors, bool(level["mixed_parallel"])
         )
         functions = tuple(_spec(t) for t in shuffle(rng, offered))
         examples = []
@@ -261,7 +272,7 @@ class FunctionCallEnv(GeneratedTasks, TextEnv[FunctionCallTask]):
             ex_req, ex_offered, ex_gt, _ = generate(
                 ex_rng,
                 ex_cat,
-                min(level["distractors"], 2),
+                min(self.distractors, 2),
                 bool(level["mixed_parallel"]),
                 exclude=used,
             )

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from acbench_env.core.errors import ConfigError
+from acbench_env.environments import ladders
 from acbench_env.environments.simulator import SimSpec, SimulatorEnv
 from acbench_env.environments.statemachine import (
     ParsedCommand,
@@ -66,6 +67,7 @@ class HouseholdLevel:
 
 
 LEVELS = {
+    "tiny": HouseholdLevel(("kitchen",), 2, 1, False, 8),
     "easy": HouseholdLevel(("kitchen",), 3, 2, False, 10),
     "medium": HouseholdLevel(("kitchen",), 6, 4, True, 25),
     "hard": HouseholdLevel(("kitchen", "living room", "bedroom"), 4, 6, True, 40),
@@ -212,20 +214,26 @@ class HouseholdEnv(SimulatorEnv[HouseholdTask, HouseholdState]):
     hand-written solver with full knowledge of the world.
 
     ## Arguments
-    ``level`` (``easy``/``medium``/``hard``), ``num_tasks`` (default 100),
+    ``level`` (``tiny``/``easy``/``medium``/``hard``), ``num_tasks`` (default 100),
     ``generator_seed``, ``max_steps`` (default per level), ``few_shot`` (solved episodes of
     other tasks shown before the task as chat turns, ``info["few_shot_messages"]``;
     default 1), ``inline_example`` (default True: the instructions also hold a short prose
     example; False drops it, leaving the solved episodes as the only examples).
 
     ## Difficulty levels
-    easy: one room, 3 receptacles with no doors, 2 objects, pick-and-place only, 10 steps;
+    tiny: one room, 2 receptacles with no doors, 1 object (the asked one), pick-and-place
+    only, 8 steps (the easiest rung for a small model, which otherwise moves whatever object
+    it finds first); easy: one room, 3 receptacles with no doors, 2 objects, pick-and-place
+    only, 10 steps;
     medium: kitchen with 6 receptacles (appliances included), 4 objects, conditions, 25
     steps; hard: three rooms, 4 receptacles each, 6 objects, conditions, 40 steps.
 
     ## Version History
-    v0: initial version.
+    v0: initial version; level ``tiny`` was added later (the other levels are unchanged).
     """
+
+    #: Difficulty settings, easiest first (:mod:`acbench_env.environments.ladders`).
+    ladder = ladders.HOUSEHOLD
 
     command_verbs = ("go", "open", "close", "take", "put", "clean", "heat", "cool")
 

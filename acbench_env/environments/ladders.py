@@ -14,10 +14,26 @@ from acbench_env.core.ladder import Ladder, Rung
 #: Longest context that leaves the default model's 8,192-token window 64 tokens free, rounded.
 _MAX_CONTEXT = 8000
 
+#: One needle without distractors is easy for a small model at every length (the default
+#: model: 8 of 8 at 256 and at 4,096 tokens), so the rungs past the plain lengths add
+#: near-miss distractor needles (keys sharing a word with the queried key): the skill is
+#: still retrieving one keyed value, now beside confusable neighbours. The plain-length rungs
+#: keep their names (the quick and full suites record them).
 NEEDLE = Ladder(
-    tuple(
-        Rung(f"ctx{n}", {"context_length": n}, f"{n}-token haystack, depths 0-1")
-        for n in (256, 512, 1024, 2048, 4096, _MAX_CONTEXT)
+    (
+        *(
+            Rung(f"ctx{n}", {"context_length": n}, f"{n}-token haystack, depths 0-1")
+            for n in (256, 512, 1024, 2048, 4096, _MAX_CONTEXT)
+        ),
+        Rung(
+            "ctx1024-near2",
+            {"context_length": 1024, "distractors": 2},
+            "2 near-miss distractor needles",
+        ),
+        Rung("ctx1024-near4", {"context_length": 1024, "distractors": 4}),
+        Rung("ctx2048-near8", {"context_length": 2048, "distractors": 8}),
+        Rung("ctx4096-near8", {"context_length": 4096, "distractors": 8}),
+        Rung("ctx8000-near16", {"context_length": _MAX_CONTEXT, "distractors": 16}),
     )
 )
 
@@ -38,6 +54,11 @@ RULER = Ladder(
 
 DOCQA = Ladder(
     (
+        Rung(
+            "easy-ctx256-shots2",
+            {"level": "easy", "context_length": 256, "few_shot": 2},
+            "2 short documents, 2 answered collections as turns",
+        ),
         Rung("easy-ctx256", {"level": "easy", "context_length": 256}, "2 short documents"),
         Rung("easy-ctx512", {"level": "easy", "context_length": 512}, "2 short documents"),
         Rung("easy-ctx1024", {"level": "easy", "context_length": 1024}),
@@ -72,6 +93,11 @@ LONGGEN = Ladder(
 
 FUNCTION_CALL = Ladder(
     (
+        Rung(
+            "d0-shots4-sig-dis1",
+            {"difficulty": 0, "few_shot": 4, "tool_listing": "signature", "distractors": 1},
+            "as d0-shots4-sig, one distractor tool instead of two",
+        ),
         Rung(
             "d0-shots4-sig",
             {"difficulty": 0, "few_shot": 4, "tool_listing": "signature"},
@@ -124,6 +150,25 @@ MULTI_TURN = Ladder(
     )
 )
 
+#: ToolMultiTurnHard-v0: every rung needs two or more calls (its difficulty-0 rungs would be
+#: ToolMultiTurn-v0's tasks, item for item).
+MULTI_TURN_HARD = Ladder(
+    (
+        Rung(
+            "d1-shots3-sig-dis0",
+            {"difficulty": 1, "few_shot": 3, "tool_listing": "signature", "distractors": 0},
+            "2 calls, only the needed tools, 3 examples, signatures",
+        ),
+        Rung(
+            "d1-shots3-sig",
+            {"difficulty": 1, "few_shot": 3, "tool_listing": "signature"},
+            "2 calls, 2 distractors, 3 examples, signatures",
+        ),
+        Rung("d1", {"difficulty": 1, "few_shot": None}, "2 calls, 2 distractors"),
+        Rung("d2", {"difficulty": 2, "few_shot": None}, "3 calls, every tool, no example"),
+    )
+)
+
 TOOL_STEPS = Ladder(
     (
         Rung("d0-shots4", {"difficulty": 0, "few_shot": 4}, "2 calls, 4 examples"),
@@ -145,6 +190,32 @@ SIMULATOR = Ladder(
         Rung("easy", {"level": "easy", "few_shot": 1}, "small world, 1 solved episode"),
         Rung("medium", {"level": "medium", "few_shot": 1}),
         Rung("hard", {"level": "hard", "few_shot": 1}),
+    )
+)
+
+#: Household adds a smaller world before the shared simulator rungs: the asked object is the
+#: only object, in one of two receptacles (the default model otherwise moves whatever
+#: object it finds first).
+HOUSEHOLD = Ladder(
+    (
+        Rung(
+            "tiny-shots3-noinline",
+            {"level": "tiny", "few_shot": 3, "inline_example": False},
+            "2 receptacles, only the asked object, 3 solved episodes",
+        ),
+        *SIMULATOR.rungs,
+    )
+)
+
+#: BlocksWorld adds its two-block level before the shared simulator rungs.
+BLOCKS = Ladder(
+    (
+        Rung(
+            "tiny-shots3-noinline",
+            {"level": "tiny", "few_shot": 3, "inline_example": False},
+            "2 blocks, one goal fact, 3 solved episodes",
+        ),
+        *SIMULATOR.rungs,
     )
 )
 

@@ -9,6 +9,7 @@ import numpy as np
 
 from acbench_env.core.env import StepOutcome
 from acbench_env.core.models import TokenCounter
+from acbench_env.core.validation import int_in_range
 from acbench_env.environments import documents, ladders
 from acbench_env.environments.documents import Insert
 from acbench_env.environments.longctx import (
@@ -19,9 +20,12 @@ from acbench_env.environments.longctx import (
 )
 from acbench_env.environments.magic import (
     VALUE_RANGE,
+    distinct_keys,
+    distinct_numbers,
     needle,
     normalize,
     parse_number,
+    random_depths,
     random_key,
 )
 
@@ -31,6 +35,12 @@ _INTRO = (
     "Below is a long document. Somewhere in it is a special magic number. "
     "Read the document and answer the question after it."
 )
+_INTRO_DISTRACTORS = (
+    "Below is a long document. Somewhere in it are special magic numbers for several keys. "
+    "Read the document and answer the question after it."
+)
+#: Most near-miss distractor needles (keys sharing a word with the queried key).
+MAX_DISTRACTORS = 30
 
 
 @dataclass(frozen=True)
@@ -55,6 +65,7 @@ def build_task(
     *,
     limit: int | None = None,
     truncation: str | None = None,
+    distractors: int = 0,
 ) -> NeedleTask:
     """Generate needle task ``index`` whose observation is at most ``context_length`` tokens.
 
@@ -62,10 +73,20 @@ def build_task(
     ``context_length`` tokens of ``counter`` without exceeding it; the needle sentence sits
     at the sentence boundary nearest to ``depth`` (a fraction of the document). With a
     ``limit`` and a ``truncation`` policy (see :mod:`acbench_env.environments.documents`), a
-    longer document is cut to ``limit`` tokens and the cut is recorded.
+    longer document is cut to ``limit`` tokens and the cut is recorded. With ``distractors``
+    > 0, as many more needles at random depths hide other values under near-miss keys (each
+    shares one of its two words with the queried key); without, the draws are as before.
     """
-    key = random_key(rng)
-    value = str(int(rng.integers(*VALUE_RANGE)))
+    inserts: list[Insert] = []
+    if distractors:
+        keys = distinct_keys(rng, 1 + distractors, near_miss=True)
+        values = distinct_numbers(rng, 1 + distractors)
+        key, value = keys[0], values[0]
+        others = zip(keys[1:], values[1:], random_depths(rng, distractors))
+        inserts = [Insert(needle(k, v), d) for k, v, d in others]
+    else:
+        key = random_key(rng)
+        value = str(int(rng.integers(*VALUE_RANGE)))
     question = (
         f"What is the special magic number for {key} mentioned in the document? "
         "Answer with the number only."
@@ -74,9 +95,9 @@ def build_task(
         rng,
         counter,
         context_length,
-        f"{_INTRO}\n\n<document>\n",
+        f"{_INTRO_DISTRACTORS if distractors else _INTRO}\n\n<document>\n",
         f"\n</document>\n\nQuestion: {question}",
-        [Insert(needle(key, value), depth)],
+        [Insert(needle(key, value), depth), *inserts],
         limit=limit,
         truncation=truncation,
     )
@@ -129,14 +150,17 @@ class NeedleEnv(LongContextEnv[NeedleTask]):
     error naming the window; ``"left"`` or ``"middle"``: the document is built at
     ``context_length`` tokens and whole words are removed from its start or middle until
     it fits the window; ``info["truncation"]`` records the policy, the requested and kept
-    lengths and whether the needle was cut out, in which case no answer can be right).
+    lengths and whether the needle was cut out, in which case no answer can be right),
+    ``distractors`` (0 to 30, default 0: more needles at random depths hiding other values
+    under near-miss keys, each sharing one word with the queried key, e.g. ``amber-falcon``
+    beside ``amber-willow`` and ``coral-falcon``; the question still names one key).
 
     ## Difficulty levels
-    Longer ``context_length`` and middle depths are harder.
+    Longer ``context_length``, middle depths and more near-miss ``distractors`` are harder.
 
     ## Version History
-    v0: initial version; the opt-in ``truncation`` argument was added later (the default,
-    no truncation, behaves as before).
+    v0: initial version; the opt-in ``truncation`` and ``distractors`` arguments were added
+    later (their defaults, no truncation and no distractors, behave as before).
     """
 
     #: Difficulty settings, easiest first (:mod:`acbench_env.environments.ladders`).
@@ -154,8 +178,10 @@ class NeedleEnv(LongContextEnv[NeedleTask]):
         window: int | None = None,
         generator_seed: int = 0,
         truncation: str | None = None,
+        distractors: int = 0,
         render_mode: str | None = None,
     ) -> None:
+        self.distractors = int_in_range("distractors", distractors, 0, MAX_DISTRACTORS)
         checked = [check_depth(d) for d in (depths if depth is None else (depth,))]
         super().__init__(
             context_length, tokenizer, window, truncation, num_tasks, generator_seed, render_mode
@@ -178,9 +204,12 @@ class NeedleEnv(LongContextEnv[NeedleTask]):
             depth,
             limit=self.limit,
             truncation=self.truncation,
+            distractors=self.distractors,
         )
 
     def task_id(self, task: NeedleTask) -> str:
+        if self.distractors:
+            return f"needle-{self.context_length}-d{self.distractors}-{task.index}"
         return f"needle-{self.context_length}-{task.index}"
 
     def task_info(self, task: NeedleTask) -> dict[str, Any]:

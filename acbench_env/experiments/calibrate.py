@@ -189,6 +189,29 @@ def answer_tokens(env_id: str, env_kwargs: Mapping[str, Any]) -> int:
         env.close()
 
 
+def _streams(agent: Any) -> bool:
+    """Whether the runner streams this agent's requests (a backend with ``submit`` /
+    ``collect``, as vLLM's): each step then stores its own latency, not a share of a batch."""
+    backend = getattr(agent, "backend", None)
+    if backend is None or not (hasattr(agent, "requests") and hasattr(agent, "replies")):
+        return False
+    return all(callable(getattr(backend, m, None)) for m in ("submit", "collect", "cancel"))
+
+
+def machine_seconds_per_episode(stored_seconds: float, concurrency: int) -> float:
+    """An episode's cost in machine time from its stored step times.
+
+    In lock-step batches a step stores its share of the batch's time (``concurrency`` 1);
+    when the runner streams requests (vLLM), a step stores its latency with up to
+    ``concurrency`` requests in flight, so the episode costs its latency sum over the
+    concurrency (8 episodes at batch 8: the pilot's wall time is about one episode's
+    latency, not eight).
+    """
+    if concurrency < 1:
+        raise ConfigError(f"concurrency must be at least 1, got {concurrency}")
+    return stored_seconds / concurrency
+
+
 def run_pilot(
     env_id: str,
     rung: Rung,
@@ -205,10 +228,11 @@ def run_pilot(
 
     kwargs = dict(rung.env_kwargs)
     tokens = answer_tokens(env_id, kwargs)
+    agent = agent_factory(env_id, kwargs, tokens)
     started = time.perf_counter()
     result = run_episodes(
         env_id,
-        agent_factory(env_id, kwargs, tokens),
+        agent,
         episodes=episodes,
         seed=seed + PILOT_SEED_OFFSET,
         out=pilot_file(folder, env_id, rung.name),
@@ -217,9 +241,12 @@ def run_pilot(
     )
     elapsed = time.perf_counter() - started
     trajs = result.trajectories
-    # Seconds per episode from the stored step times (batched time shared among the batch),
-    # so a resumed pilot reports the same figure as the run that wrote it.
-    stored = sum(s.wall_time_s for t in trajs for s in t.steps) / max(len(trajs), 1)
+    # Seconds per episode from the stored step times, so a resumed pilot reports the same
+    # figure as the run that wrote it (see :func:`machine_seconds_per_episode`).
+    stored = machine_seconds_per_episode(
+        sum(s.wall_time_s for t in trajs for s in t.steps) / max(len(trajs), 1),
+        concurrency=min(batch_size, max(len(trajs), 1)) if _streams(agent) else 1,
+    )
     logger.info(
         "pilot %s %s: mean %.3f over %d episodes (%.1f s now)",
         env_id,

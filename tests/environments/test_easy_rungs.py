@@ -219,3 +219,115 @@ def test_longgen_can_drop_the_inline_form_example() -> None:
     assert base_obs.endswith("Example of the form: Answer 1: 42")
     assert "Answer 1: 42" not in obs and base_obs.startswith(obs)
     assert all("Example of the form" not in m["content"] for m in _shots(info))
+
+
+# --------------------------------------------------------------- calibration levers (cal3)
+
+
+def test_needle_near_miss_distractors() -> None:
+    """``distractors`` hides more needles under keys that share a word with the queried key;
+    the default (0) builds the same task as before; the oracle still scores 1."""
+    import re
+
+    base_obs, _, _ = _oracle_episode("acbench/Needle-v0", seed=2, context_length=256)
+    zero_obs, _, _ = _oracle_episode("acbench/Needle-v0", seed=2, context_length=256, distractors=0)
+    assert zero_obs == base_obs and len(re.findall("special magic number for", base_obs)) == 2
+    env = gymnasium.make("acbench/Needle-v0", context_length=512, distractors=4).unwrapped
+    for seed in range(3):
+        obs, _ = env.reset(seed=seed)
+        found = dict(re.findall(r"special magic number for (\S+) is (\d+)\.", obs))
+        key = env.task.key
+        assert len(found) == 5 and found[key] == env.task.value
+        assert len(set(found.values())) == 5
+        for other in set(found) - {key}:
+            assert set(other.split("-")) & set(key.split("-")), (other, key)
+        _, _, score = _oracle_episode(
+            "acbench/Needle-v0", seed=seed, context_length=512, distractors=4
+        )
+        assert score == 1.0
+    with pytest.raises(ConfigError, match="distractors must be an int from 0 to 30"):
+        gymnasium.make("acbench/Needle-v0", distractors=31)
+
+
+def test_function_call_distractors_override() -> None:
+    """``distractors`` sets how many other tools a ``multiple`` task offers beside the
+    right one (the level's number by default); the model still has to pick the tool."""
+    env_id = "acbench/FunctionCall-v0"
+    default = gymnasium.make(env_id, categories=["multiple"]).unwrapped
+    one = gymnasium.make(env_id, categories=["multiple"], distractors=1).unwrapped
+    assert default.distractors == 2
+    for seed in range(4):
+        default.reset(seed=seed)
+        one.reset(seed=seed)
+        assert len(default.task.functions) == 3 and len(one.task.functions) == 2
+        assert all(len(ex.functions) <= 2 for ex in one.task.examples)
+        _, _, score = _oracle_episode(
+            env_id, seed=seed, distractors=1, tool_listing="signature", few_shot=4
+        )
+        assert score == 1.0
+    same = gymnasium.make(env_id, distractors=2).unwrapped
+    base = gymnasium.make(env_id).unwrapped
+    assert same.reset(seed=3)[0] == base.reset(seed=3)[0]
+    with pytest.raises(ConfigError, match="distractors must be an int from 0 to 5"):
+        gymnasium.make(env_id, distractors=6)
+
+
+def test_docqa_few_shot_answers_as_turns() -> None:
+    """``few_shot`` puts solved questions over other collections before the task, answered
+    with the bare gold answer; the default has none and the same task."""
+    env_id = "acbench/LongDocQA-v0"
+    base_obs, base_info, _ = _oracle_episode(env_id, seed=4, context_length=256)
+    obs, info, score = _oracle_episode(env_id, seed=4, context_length=256, few_shot=2)
+    assert score == 1.0 and obs == base_obs and not _shots(base_info)
+    shots = _shots(info)
+    assert [m["role"] for m in shots] == ["user", "assistant"] * 2
+    for user, answer in zip(shots[::2], shots[1::2]):
+        assert user["content"].startswith("Below is a collection of documents")
+        assert user["content"] != obs and answer["content"] in user["content"]
+        assert "\n" not in answer["content"] and len(answer["content"].split()) <= 2
+    with pytest.raises(ConfigError, match="few_shot must be an int from 0 to 4"):
+        gymnasium.make(env_id, few_shot=5)
+    with pytest.raises(ConfigError, match="window"):
+        gymnasium.make(env_id, few_shot=2, context_length=4096)
+
+
+def test_household_tiny_level_offers_only_the_asked_object() -> None:
+    env = gymnasium.make("acbench/Household-v0", level="tiny").unwrapped
+    for seed in range(5):
+        env.reset(seed=seed)
+        task = env.task
+        ((_, receptacles),) = task.rooms
+        assert len(receptacles) == 2 and len(task.objects) == 1
+        assert task.objects[0].startswith(task.goal_type)
+        assert task.start_locations[0] != task.goal_receptacle
+        _, _, score = _oracle_episode("acbench/Household-v0", seed=seed, level="tiny")
+        assert score == 1.0
+    with pytest.raises(ConfigError, match="level"):
+        gymnasium.make("acbench/Household-v0", level="micro")
+
+
+def test_multiturn_distractors_override_and_the_hard_ladder() -> None:
+    """``distractors`` sets the distractor tools of a multi-turn task and its examples; the
+    Hard env's ladder never reaches ToolMultiTurn's one-call tasks."""
+    from acbench_env.core.registry import env_class
+
+    env_id = "acbench/ToolMultiTurnHard-v0"
+    base = gymnasium.make(env_id, difficulty=1).unwrapped
+    none = gymnasium.make(env_id, difficulty=1, distractors=0).unwrapped
+    for seed in range(4):
+        base.reset(seed=seed)
+        none.reset(seed=seed)
+        needed = {ins.call.name for ins in none.task.instructions}
+        assert set(none.task.tools) == needed
+        assert len(base.task.tools) > len(none.task.tools)
+        _, _, score = _oracle_episode(env_id, seed=seed, difficulty=1, distractors=0, few_shot=3)
+        assert score == 1.0
+    assert (
+        gymnasium.make(env_id, difficulty=1, distractors=2).unwrapped.reset(seed=2)[0]
+        == (base.reset(seed=2)[0])
+    )
+    hard = env_class(env_id).ladder
+    assert all(r.env_kwargs["difficulty"] >= 1 for r in hard)
+    assert env_class("acbench/ToolMultiTurn-v0").ladder[0].env_kwargs["difficulty"] == 0
+    with pytest.raises(ConfigError, match="distractors must be an int from 0 to 10"):
+        gymnasium.make(env_id, distractors=11)

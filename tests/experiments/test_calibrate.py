@@ -165,9 +165,13 @@ def test_standard_suite_rows_are_valid_rungs() -> None:
     from acbench_env.experiments.suite import check_suite_task
 
     assert {t.env_id for t in STANDARD.tasks} == set(env_ids())
+    # v2: every row's rung was piloted (8 bfloat16 episodes), none taken on trust.
+    assert STANDARD.version == 2
     for t in STANDARD.tasks:
         check_suite_task(t)
         assert t.calibration is not None
+        assert t.calibration["pilot_mean"] is not None, t.env_id
+        assert t.calibration["pilot_episodes"] == 8, t.env_id
         spec_kwargs = dict(gymnasium.spec(t.env_id).kwargs or {})
         assert (
             rung_of(env_class(t.env_id), spec_kwargs, dict(t.env_kwargs)) == (t.calibration["rung"])
@@ -205,3 +209,34 @@ def test_calibrate_the_default_model_on_one_task(tmp_path: Path) -> None:
     assert get_suite(str(out)).tasks[0].calibration["rung"] == task.rung.name  # type: ignore[index]
     text = out.read_text()
     assert calibrate(settings, out, env_ids=[env], batch_size=2).suite_text == text
+
+
+def test_machine_seconds_per_episode_divides_streamed_latency_by_concurrency() -> None:
+    """Streamed (vLLM) steps store their latency with up to batch_size requests in flight:
+    the pilot's cost per episode is the latency sum over the concurrency; lock-step batches
+    already store a share of the batch, and agents without a streaming backend do not
+    stream."""
+    from acbench_env.experiments.calibrate import _streams, machine_seconds_per_episode
+
+    assert machine_seconds_per_episode(240.0, 8) == 30.0
+    assert machine_seconds_per_episode(3.0, 1) == 3.0
+    with pytest.raises(ConfigError, match="concurrency"):
+        machine_seconds_per_episode(1.0, 0)
+
+    class Streaming:
+        def submit(self, key: int, request: Any) -> None: ...
+        def collect(self) -> list[Any]:
+            return []
+
+        def cancel(self) -> None: ...
+
+    class SplitAgent:
+        def __init__(self, backend: Any) -> None:
+            self.backend = backend
+
+        def requests(self, inputs: Any) -> Any: ...
+        def replies(self, completions: Any) -> Any: ...
+
+    assert _streams(SplitAgent(Streaming()))
+    assert not _streams(SplitAgent(object()))
+    assert not _streams(RungSkillAgent(0.5))

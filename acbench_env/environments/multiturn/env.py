@@ -7,6 +7,7 @@ from typing import Any
 
 from acbench_env.core.env import StepOutcome
 from acbench_env.core.errors import ConfigError
+from acbench_env.core.validation import int_in_range
 from acbench_env.environments import ladders
 from acbench_env.environments.multiturn.apps import STATE_KEY, view_hash
 from acbench_env.environments.multiturn.base import AppTaskEnv, check_difficulty
@@ -21,6 +22,8 @@ from acbench_env.environments.multiturn.tasks import (
 from acbench_env.tools.parsing import format_calls, parse_tool_calls
 from acbench_env.tools.sandbox import Sandbox, check_tool_listing
 
+#: Most distractor tools the ``distractors`` argument accepts (level 2's number).
+MAX_DISTRACTORS = 10
 #: Per difficulty level: required calls, distractor tools, few-shot examples.
 LEVELS: dict[int, dict[str, int]] = {
     0: {"calls": 1, "distractors": 0, "few_shot": 1},
@@ -95,14 +98,17 @@ class ToolMultiTurnEnv(AppTaskEnv[MultiTurnTask]):
     ``few_shot`` (overrides the level's number of solved examples), ``end_on_goal``,
     ``num_tasks`` (default 60), ``generator_seed``, ``tool_listing`` (``"schema"``, the
     default: one JSON tool definition per line; ``"signature"``: one compact signature per
-    line, the same facts without the JSON Schema keywords a small model copies into calls).
+    line, the same facts without the JSON Schema keywords a small model copies into calls),
+    ``distractors`` (0 to 10: overrides the level's number of distractor tools offered
+    beside the needed ones, in the task and its examples; ``None``, the default, keeps the
+    level's; an app with fewer other tools offers all it has).
 
     ## Difficulty levels
     0: one required call, only the needed tools offered, one example; 1: two calls, two
     distractor tools, one example; 2: three calls, every tool of the app, no example.
 
     ## Version History
-    v0: initial version.
+    v0: initial version; ``distractors`` was added later (its default keeps the level's).
     """
 
     #: Difficulty settings, easiest first (:mod:`acbench_env.environments.ladders`).
@@ -122,6 +128,7 @@ class ToolMultiTurnEnv(AppTaskEnv[MultiTurnTask]):
         num_tasks: int = 60,
         generator_seed: int = 0,
         tool_listing: str = "schema",
+        distractors: int | None = None,
         render_mode: str | None = None,
     ) -> None:
         check_difficulty(difficulty, LEVELS)
@@ -130,6 +137,9 @@ class ToolMultiTurnEnv(AppTaskEnv[MultiTurnTask]):
         self._set_arguments(LEVELS, difficulty, apps, few_shot, num_tasks, generator_seed)
         self.end_on_goal = bool(end_on_goal)
         self.tool_listing = check_tool_listing(tool_listing)
+        if distractors is not None:
+            distractors = int_in_range("distractors", distractors, 0, MAX_DISTRACTORS)
+        self.distractors = level["distractors"] if distractors is None else distractors
         self._sandbox: Sandbox | None = None
         self._format_failures = 0
 
@@ -137,7 +147,7 @@ class ToolMultiTurnEnv(AppTaskEnv[MultiTurnTask]):
         level = LEVELS[self.difficulty]
         rng = self.task_rng(self.difficulty, index)
         app = self.apps[index % len(self.apps)]
-        return generate_task(app, rng, level["calls"], level["distractors"], index)
+        return generate_task(app, rng, level["calls"], self.distractors, index)
 
     def examples(self, task: MultiTurnTask) -> list[tuple[str, str]]:
         """Solved episodes of other apps (at this level) as (user turn, assistant turn)
@@ -150,7 +160,7 @@ class ToolMultiTurnEnv(AppTaskEnv[MultiTurnTask]):
         for k in range(self.few_shot):
             rng = self.task_rng(self.difficulty, task.index, 1, k)
             example = generate_task(
-                others[(task.index + k) % len(others)], rng, level["calls"], level["distractors"]
+                others[(task.index + k) % len(others)], rng, level["calls"], self.distractors
             )
             pairs += solved_transcript(
                 example, say_done=not self.end_on_goal, style=self.tool_listing
@@ -232,3 +242,16 @@ class ToolMultiTurnEnv(AppTaskEnv[MultiTurnTask]):
             if not ins.holds(view):
                 return format_calls([ins.call], "hermes")
         return "done"
+
+
+class ToolMultiTurnHardEnv(ToolMultiTurnEnv):
+    # ``acbench/ToolMultiTurnHard-v0``: the same env registered at difficulty 2, with its own
+    # ladder (two or more required calls on every rung), so that calibration never turns it
+    # into ``acbench/ToolMultiTurn-v0``'s one-call tasks.
+    __doc__ = (ToolMultiTurnEnv.__doc__ or "") + (
+        "\n    ``acbench/ToolMultiTurnHard-v0`` is registered at difficulty 2 and has its own\n"
+        "    ladder: two or more required calls on every rung (its calibration never reaches\n"
+        "    the one-call tasks of ``acbench/ToolMultiTurn-v0``).\n"
+    )
+
+    ladder = ladders.MULTI_TURN_HARD
