@@ -10,22 +10,17 @@ step's raw output).
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 from dataclasses import replace
 from pathlib import Path
 
+from acbench_env.core.jsonl import step_values
 from acbench_env.core.suites import get_suite
 from acbench_env.experiments.suite import run_suite
 
 
-def outputs(out: Path) -> dict[tuple[str, int], list[str]]:
-    got = {}
-    for f in (out / "runs").rglob("*.jsonl"):
-        for line in f.read_text().splitlines():
-            t = json.loads(line)
-            got[(t["env_id"], t["seed"])] = [s["raw_output"] for s in t["steps"]]
-    return got
+def raw_outputs(out: Path) -> dict[tuple[str, int], list[str]]:
+    return step_values(out, "raw_output")
 
 
 def main() -> None:
@@ -50,9 +45,9 @@ def main() -> None:
         run_suite([args.model], suite, root / "one", batch_size=1)
         run_suite([args.model], suite, root / "task", batch_size=args.batch_size, order="task")
         run_suite([args.model], suite, root / "across", batch_size=args.batch_size)
-        ref = outputs(root / "one")
+        ref = raw_outputs(root / "one")
         for name in ("task", "across"):
-            got = outputs(root / name)
+            got = raw_outputs(root / name)
             differ = sorted(k for k in ref if got.get(k) != ref[k])
             print(
                 f"{name:>6} (batch {args.batch_size}): {len(differ)} of {len(ref)} episodes "

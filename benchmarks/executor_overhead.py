@@ -18,7 +18,6 @@ the machine.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import tempfile
@@ -26,19 +25,14 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from acbench_env.core.jsonl import step_values
 from acbench_env.core.suites import get_suite
 from acbench_env.experiments.executors import make_executor
 from acbench_env.experiments.suite import run_suite
 
 
-def outputs(out: Path) -> dict[tuple[str, int], list[str]]:
-    """Each episode's raw outputs, by (env id, seed)."""
-    got = {}
-    for f in (out / "runs").rglob("*.jsonl"):
-        for line in f.read_text().splitlines():
-            t = json.loads(line)
-            got[(t["env_id"], t["seed"])] = [s["raw_output"] for s in t["steps"]]
-    return got
+def raw_outputs(out: Path) -> dict[tuple[str, int], list[str]]:
+    return step_values(out, "raw_output")
 
 
 def main() -> None:
@@ -106,7 +100,7 @@ def main() -> None:
         ray_rate = remote.new_episodes / ray_s
         up = f"; its replica was up (model loaded) after {up_at[0] - t0:.1f} s" if up_at else ""
         print(f"ray:   {remote.new_episodes} episodes in {ray_s:.1f} s = {ray_rate:.3f}/s{up}")
-        a, b = outputs(Path(tmp) / "local"), outputs(Path(tmp) / "ray")
+        a, b = raw_outputs(Path(tmp) / "local"), raw_outputs(Path(tmp) / "ray")
         differ = sum(a[k] != b.get(k) for k in a)
         print(f"episodes whose outputs differ between local and ray: {differ} of {len(a)}")
     print(f"ratio ray/local={ray_rate / local_rate:.3f}")

@@ -28,7 +28,6 @@ greedy outputs differ between ``lockstep`` and ``suite`` (batch composition). Ne
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from collections.abc import Sequence
@@ -36,6 +35,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from acbench_env.core.jsonl import step_values
 from acbench_env.core.suites import get_suite
 from acbench_env.experiments.suite import run_suite
 
@@ -98,24 +98,8 @@ class StreamRecording(Recording):
         self.backend.cancel()
 
 
-def outputs(out: Path) -> dict[tuple[str, int], list[str]]:
-    """Each episode's raw outputs, by (env id, seed)."""
-    got = {}
-    for f in (out / "runs").rglob("*.jsonl"):
-        for line in f.read_text().splitlines():
-            t = json.loads(line)
-            got[(t["env_id"], t["seed"])] = [s["raw_output"] for s in t["steps"]]
-    return got
-
-
-def outputs_tokens(out: Path) -> dict[tuple[str, int], list[int]]:
-    """Each episode's completion token counts per step, by (env id, seed)."""
-    got = {}
-    for f in (out / "runs").rglob("*.jsonl"):
-        for line in f.read_text().splitlines():
-            t = json.loads(line)
-            got[(t["env_id"], t["seed"])] = [s["completion_tokens"] or 0 for s in t["steps"]]
-    return got
+def raw_outputs(out: Path) -> dict[tuple[str, int], list[str]]:
+    return step_values(out, "raw_output")
 
 
 def main() -> None:
@@ -201,14 +185,14 @@ def main() -> None:
             f"with 1-16 (the tail: the episodes with the longest chains of steps)"
         )
         chain = max(
-            (sum(steps), len(steps), key)
-            for key, steps in outputs_tokens(Path(tmp) / "suite").items()
+            (sum(n or 0 for n in steps), len(steps), key)
+            for key, steps in step_values(Path(tmp) / "suite", "completion_tokens").items()
         )
         print(
             f"longest chain: {chain[2][0]} seed {chain[2][1]}, {chain[1]} steps, {chain[0]} "
             "tokens generated one after another (raw decodes at most one request's tokens)"
         )
-        before, after = outputs(Path(tmp) / "lockstep"), outputs(Path(tmp) / "suite")
+        before, after = raw_outputs(Path(tmp) / "lockstep"), raw_outputs(Path(tmp) / "suite")
         differ = sorted(k for k in before if before[k] != after.get(k))
     backend.llm.reset_prefix_cache()
     t = time.perf_counter()

@@ -112,3 +112,14 @@ def read_trajectories(path: Path | str, *, repair: bool = False) -> list[Traject
                 fh.flush()
                 os.fsync(fh.fileno())
     return out
+
+
+def step_values(folder: Path | str, field: str) -> dict[tuple[str, int], list[Any]]:
+    """One step field of every episode in a suite folder's trajectory files
+    (``folder/runs/**/*.jsonl``), by (env id, seed), in step order: e.g. ``"raw_output"`` to
+    compare two runs' outputs episode by episode."""
+    got: dict[tuple[str, int], list[Any]] = {}
+    for f in sorted((Path(folder) / "runs").rglob("*.jsonl")):
+        for traj in read_trajectories(f):
+            got[(traj.env_id, traj.seed)] = [getattr(s, field) for s in traj.steps]
+    return got

@@ -315,3 +315,26 @@ def test_killed_runs_resume_without_loss_or_duplicates(tmp_path, python_exe, pyt
     seeds = [json.loads(x)["seed"] for x in out.read_text().splitlines()]
     assert sorted(seeds) == list(range(n)), counts
     assert counts == sorted(counts) and counts[-1] < n, counts  # the kills interrupted it
+
+
+def test_step_values_reads_a_suite_folders_episodes_by_env_and_seed(
+    tmp_path, needle_kwargs
+) -> None:
+    from acbench_env.core.jsonl import step_values
+
+    for label, seed in (("a", 0), ("b", 10)):
+        run_episodes(
+            "acbench/Needle-v0",
+            needle_agent(),
+            episodes=3,
+            seed=seed,
+            out=tmp_path / "runs" / label / "Needle-v0.jsonl",
+            env_kwargs=needle_kwargs,
+        )
+    got = step_values(tmp_path, "raw_output")
+    keys = sorted(got)
+    assert keys == [("acbench/Needle-v0", s) for s in (0, 1, 2, 10, 11, 12)]
+    by_seed = {t.seed: t for t in read_trajectories(tmp_path / "runs" / "a" / "Needle-v0.jsonl")}
+    for s, traj in by_seed.items():
+        assert got[("acbench/Needle-v0", s)] == [step.raw_output for step in traj.steps]
+    assert step_values(tmp_path / "missing", "raw_output") == {}
