@@ -7,6 +7,16 @@ positions); per output token the pure core (:mod:`acbench_env.scoring.diagnostic
 compares the two next-token distributions, and every token gets a class from the env's
 parse (:mod:`acbench_env.scoring.token_classes`).
 
+``backend="vllm"`` (``acbench diagnose --backend vllm``) replays through vLLM's offline
+engine instead: each step's prompt + output ids are one prompt with
+``SamplingParams(prompt_logprobs=k, max_tokens=1)`` (engine ``max_logprobs=k``), one engine
+per model, started and closed in turn. vLLM lists per position the top ``k`` tokens and the
+actual token with its rank over the whole vocabulary, so top-1 agreement and the base
+token's rank are exact; the full KL needs both full distributions, which vLLM does not
+return, so ``kl`` is the coarsened top-k lower bound of
+:func:`acbench_env.scoring.diagnostics.topk_token_stats`, and the record says so
+(``kl_method``: ``"full"`` on transformers, ``"topk-<k>"`` on vLLM, with ``kl_note``).
+
 Token ids: a step recorded with token ids (``record_tokens``) is replayed on exactly those
 ids; otherwise the prompt is re-rendered with the base tokenizer's chat template (system
 prompt, few-shot turns, then the conversation so far) and the output re-tokenized, which
