@@ -22,8 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from acbench_env.core.jsonl import read_trajectories
-from acbench_env.experiments.diagnose import diagnose
+from acbench_env.experiments.diagnose import diagnose, load_trajectories
 from acbench_env.scoring.diagnostics import backend_agreement
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,13 +68,15 @@ def main() -> None:
     ap.add_argument("--base", default="default")
     ap.add_argument("--compressed", nargs="+", required=True)
     ap.add_argument("--labels", nargs="+", default=None)
-    ap.add_argument("--trajectories", nargs="+", default=[str(BASE)])
+    ap.add_argument(
+        "--trajectories", nargs="+", default=[str(BASE)], help="suite folders or .jsonl files"
+    )
     ap.add_argument("--dtype", default="float32", choices=("float32", "bfloat16"))
     ap.add_argument("--topk", type=int, default=20)
     ap.add_argument("--out", default=None, help="write both records and the comparison here")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    trajs = [t for p in args.trajectories for t in read_trajectories(p)]
+    trajs = load_trajectories(args.trajectories)
     common = {"labels": args.labels, "resamples": 50, "dtype": args.dtype}
     hf = diagnose(args.base, args.compressed, trajs, backend="transformers", **common)
     vl = diagnose(args.base, args.compressed, trajs, backend="vllm", topk=args.topk, **common)
