@@ -72,16 +72,33 @@ def main() -> None:
         "--trajectories", nargs="+", default=[str(BASE)], help="suite folders or .jsonl files"
     )
     ap.add_argument("--dtype", default="float32", choices=("float32", "bfloat16"))
+    ap.add_argument(
+        "--vllm-dtype",
+        default=None,
+        choices=("auto", "float32", "bfloat16"),
+        help="vLLM's dtype when it differs from --dtype (auto: bfloat16 for quantized "
+        "checkpoints, float32 otherwise: each backend's own default)",
+    )
     ap.add_argument("--topk", type=int, default=20)
     ap.add_argument("--out", default=None, help="write both records and the comparison here")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     trajs = load_trajectories(args.trajectories)
-    common = {"labels": args.labels, "resamples": 50, "dtype": args.dtype}
-    hf = diagnose(args.base, args.compressed, trajs, backend="transformers", **common)
-    vl = diagnose(args.base, args.compressed, trajs, backend="vllm", topk=args.topk, **common)
+    common = {"labels": args.labels, "resamples": 50}
+    hf = diagnose(
+        args.base, args.compressed, trajs, backend="transformers", dtype=args.dtype, **common
+    )
+    vl = diagnose(
+        args.base,
+        args.compressed,
+        trajs,
+        backend="vllm",
+        topk=args.topk,
+        dtype=args.vllm_dtype or args.dtype,
+        **common,
+    )
     result = compare(hf, vl)
-    print(f"dtype {args.dtype}; vLLM dtypes {vl['dtype']}; transformers dtypes {hf['dtype']}")
+    print(f"vLLM dtypes {vl['dtype']}; transformers dtypes {hf['dtype']}")
     for label, row in result.items():
         print(
             f"{label}: {row['tokens']} tokens; same top-1 token {row['same_top1_token']:.4f}, "
@@ -98,7 +115,14 @@ def main() -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(
             json.dumps(
-                {"dtype": args.dtype, "topk": args.topk, "comparison": result},
+                {
+                    "dtype_transformers": hf["dtype"],
+                    "dtype_vllm": vl["dtype"],
+                    "topk": args.topk,
+                    "tokens": hf["timing"]["tokens"],
+                    "trajectories": args.trajectories,
+                    "comparison": result,
+                },
                 indent=1,
                 sort_keys=True,
             )
