@@ -105,3 +105,16 @@ def test_backend_agreement() -> None:
         backend_agreement(
             {"pred": [], "rank": [], "logprob": []}, {"pred": [], "rank": [], "logprob": []}
         )
+
+
+def test_report_note_names_a_topk_kl() -> None:
+    from acbench_env.scoring.report.breaks import _source_note
+
+    src = {"recorded": 3, "retokenized": 0}
+    full = _source_note({"where_it_breaks": {"token_source": src}})
+    assert "not the full KL" not in full
+    note = "KL from vLLM's top-20 prompt logprobs: ... a lower bound on the full KL"
+    topk = _source_note(
+        {"where_it_breaks": {"token_source": src, "kl_method": "topk-20", "kl_note": note}}
+    )
+    assert topk.startswith(full) and "KL is not the full KL: KL from vLLM's top-20" in topk
