@@ -200,6 +200,10 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     from acbench_env.core.manifest import read_manifest
     from acbench_env.experiments.diagnose import diagnose, load_trajectories, write_diagnostics
 
+    if args.backend == "vllm":
+        from acbench_env.experiments.diagnose import require_vllm
+
+        require_vllm()  # before any model loads
     out = Path(args.out)
     manifest = read_manifest(out)
     compressed, labels = _models_and_labels(args, manifest)
@@ -209,12 +213,16 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
         load_trajectories(args.trajectories),
         labels=labels[1:],
         max_batch_tokens=args.max_batch_tokens,
+        backend=args.backend,
+        dtype=args.dtype,
+        topk=args.topk,
     )
     path = write_diagnostics(out, record)
+    kl_name = "KL" if record["kl_method"] == "full" else f"KL>= ({record['kl_method']} bound)"
     for label, rec in record["variants"].items():
         row = rec["classes"]["all"]
         print(
-            f"{label}: {row['tokens']} tokens, KL {row['kl']:.4f}, "
+            f"{label}: {row['tokens']} tokens, {kl_name} {row['kl']:.4f}, "
             f"top-1 agreement {row['top1_agreement']:.3f}"
         )
     src = record["token_source"]
@@ -364,4 +372,19 @@ def add_parsers(sub: Any) -> None:
         "--out", required=True, help="folder for diagnostics.json (a suite folder: report rebuilt)"
     )
     p.add_argument("--max-batch-tokens", type=int, default=8192, help="padded tokens per batch")
+    add_backend_choice(p, loads_model=True)
+    p.add_argument(
+        "--dtype",
+        default="auto",
+        choices=("auto", "float32", "bfloat16", "float16"),
+        help="activation dtype of every model (auto: float32; on vLLM bfloat16 for quantized "
+        "checkpoints)",
+    )
+    p.add_argument(
+        "--topk",
+        type=int,
+        default=20,
+        help="with --backend vllm: prompt logprobs listed per position (top-1 and rank are "
+        "exact; KL becomes a lower bound from the top-k, recorded as kl_method topk-K)",
+    )
     p.set_defaults(func=cmd_diagnose)

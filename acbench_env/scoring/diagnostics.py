@@ -14,11 +14,19 @@ token where the compressed model's greedy choice differs from the base token, i.
 greedy decoding of the compressed model would leave the base model's path (its position
 and class). Intervals are percentile bootstraps over episodes (a class's mean is the
 token-weighted mean over the resampled episodes). All functions are pure.
+
+From a backend that returns only the top-k of each next-token distribution (vLLM's prompt
+logprobs), :func:`topk_token_stats` gives ``top1`` and ``rank`` exactly (vLLM ranks the
+target over the whole vocabulary) and, instead of the full KL, ``KL_topk``: the KL of the two
+distributions coarsened to the tokens listed by both plus one "rest" bucket. Coarsening
+never increases a KL (data-processing inequality), so ``KL_topk <= KL``: a lower bound,
+recorded as ``kl_method: "topk-<k>"``, never as the full KL. :func:`backend_agreement`
+compares two backends' numbers on the same replay.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,6 +66,91 @@ def token_stats(
     rank = (c > at[:, None]).sum(axis=-1) + 1
     top1 = rank == 1
     return kl, top1, rank.astype(np.int64)
+
+
+#: One position of a top-k listing, as vLLM's prompt logprobs give it: token id ->
+#: (logprob, rank over the whole vocabulary, 1-based). It holds the k most likely tokens and
+#: the target token (with its own rank, whatever it is).
+TopK = Mapping[int, tuple[float, int]]
+
+
+def kl_method_name(k: int | None) -> str:
+    """``"full"`` (KL over the whole vocabulary) or ``"topk-<k>"`` (the coarsened lower
+    bound of :func:`topk_token_stats`)."""
+    return "full" if k is None else f"topk-{int(k)}"
+
+
+def coarse_kl(base: TopK, compressed: TopK) -> float:
+    """KL(base || compressed) of the two distributions coarsened to the tokens listed in
+    both (exact probabilities under both models) plus one bucket for every other token.
+    A lower bound on the full KL (data-processing inequality); 0 when they agree on every
+    shared token and on the rest."""
+    shared = set(base) & set(compressed)
+    lb = np.array([base[t][0] for t in shared], dtype=np.float64)
+    lc = np.array([compressed[t][0] for t in shared], dtype=np.float64)
+    kl = float((np.exp(lb) * (lb - lc)).sum()) if shared else 0.0
+    rest_b = max(0.0, 1.0 - float(np.exp(lb).sum()))
+    rest_c = max(0.0, 1.0 - float(np.exp(lc).sum()))
+    # A rest mass below float32 resolution (the listing holds ~all the mass) adds nothing.
+    if rest_b > 1e-6:
+        kl += rest_b * (np.log(rest_b) - np.log(max(rest_c, 1e-12)))
+    return max(kl, 0.0)
+
+
+def topk_token_stats(
+    base: Sequence[TopK], compressed: Sequence[TopK], targets: Sequence[int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per position ``t`` from top-k listings that predict ``targets[t]``: the coarsened
+    KL lower bound (:func:`coarse_kl`), whether the compressed top-1 is ``targets[t]``, the
+    rank of ``targets[t]`` under the compressed model (exact: the listing's own rank), its
+    compressed logprob, and the compressed model's top-1 token."""
+    if not len(base) == len(compressed) == len(targets):
+        raise ConfigError(
+            f"one top-k listing per target from each model; got {len(base)}, "
+            f"{len(compressed)} and {len(targets)} targets"
+        )
+    n = len(targets)
+    kl, lp = np.zeros(n), np.zeros(n)
+    rank = np.zeros(n, dtype=np.int64)
+    argmax = np.zeros(n, dtype=np.int64)
+    for i, (b, c, tgt) in enumerate(zip(base, compressed, targets)):
+        if int(tgt) not in c:
+            raise ConfigError(
+                f"position {i}: the compressed listing lacks the target token {int(tgt)} "
+                "(vLLM's prompt logprobs always list the prompt token; was it the same prompt?)"
+            )
+        lp[i], rank[i] = float(c[tgt][0]), int(c[tgt][1])
+        argmax[i] = max(c, key=lambda t: (c[t][0], -c[t][1]))
+        kl[i] = coarse_kl(b, c)
+    return kl, rank == 1, rank, lp, argmax
+
+
+def backend_agreement(
+    a: Mapping[str, Sequence[Any]], b: Mapping[str, Sequence[Any]]
+) -> dict[str, Any]:
+    """How far two backends agree on one teacher-forced replay. ``a`` and ``b`` hold, per
+    output token in the same order, ``"pred"`` (the model's top-1 token id), ``"rank"`` (the
+    base token's rank) and ``"logprob"`` (the base token's logprob). Returns the token count,
+    the share of tokens with the same top-1 token, the same ``top1`` verdict, the same rank
+    and a rank within 1, and the mean / max / p99 absolute logprob difference."""
+    n = len(a["pred"])
+    if any(len(x[key]) != n for x in (a, b) for key in ("pred", "rank", "logprob")):
+        raise ConfigError("both backends need pred, rank and logprob for every token")
+    if n == 0:
+        raise ConfigError("no tokens to compare")
+    pa, pb = np.asarray(a["pred"]), np.asarray(b["pred"])
+    ra, rb = np.asarray(a["rank"]), np.asarray(b["rank"])
+    d = np.abs(np.asarray(a["logprob"], dtype=np.float64) - np.asarray(b["logprob"]))
+    return {
+        "tokens": n,
+        "same_top1_token": float((pa == pb).mean()),
+        "same_top1_verdict": float(((ra == 1) == (rb == 1)).mean()),
+        "same_rank": float((ra == rb).mean()),
+        "rank_within_1": float((np.abs(ra - rb) <= 1).mean()),
+        "logprob_abs_diff_mean": float(d.mean()),
+        "logprob_abs_diff_p99": float(np.quantile(d, 0.99)),
+        "logprob_abs_diff_max": float(d.max()),
+    }
 
 
 @dataclass(frozen=True)

@@ -245,12 +245,16 @@ def markdown_sections(report: Mapping[str, Any], tables: Mapping[str, str]) -> l
 
 
 def _source_note(report: Mapping[str, Any]) -> str:
-    src = (_wib(report) or {}).get("token_source") or {}
-    return (
+    wib = _wib(report) or {}
+    src = wib.get("token_source") or {}
+    note = (
         f"Teacher-forced replay of the base model's outputs: {src.get('recorded', 0)} outputs "
         f"on their recorded token ids, {src.get('retokenized', 0)} re-tokenized from text. "
         "Intervals: 95% bootstrap over episodes."
     )
+    if wib.get("kl_method", "full") != "full":
+        note += f" KL is not the full KL: {wib.get('kl_note') or wib['kl_method']}."
+    return note
 
 
 # -------------------------------------------------------------------------------- HTML

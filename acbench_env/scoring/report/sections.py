@@ -401,6 +401,9 @@ def where_it_breaks_section(ctx: ReportContext) -> dict[str, Any]:
         "where_it_breaks": {
             "base": base,
             "token_source": diag.get("token_source"),
+            # How KL was computed (diagnose --backend vllm: a top-k lower bound); older
+            # diagnostics without the key computed the full KL.
+            **{k: diag[k] for k in ("backend", "kl_method", "kl_note") if k in diag},
             "histogram_edges": [0, 1, 2, 4, 8, 16, 32, 64],
             "tokens": tokens,
             "outcomes": {label: outcome_counts(all_eps[label]) for label in ctx.labels},
