@@ -88,6 +88,22 @@ def add_backend_choice(p: argparse.ArgumentParser, *, loads_model: bool | None =
     )
 
 
+#: Activation dtypes a model can be loaded in (``auto`` is offered where a command chooses).
+DTYPES = ("float32", "bfloat16", "float16")
+
+
+def add_dtype_arg(
+    p: argparse.ArgumentParser, *, flag: str = "--dtype", auto: bool, help: str
+) -> None:
+    """A dtype option: ``auto`` (the default) first when ``auto``, else default ``None``."""
+    p.add_argument(
+        flag,
+        default="auto" if auto else None,
+        choices=(("auto",) if auto else ()) + DTYPES,
+        help=help,
+    )
+
+
 def add_backend_args(p: argparse.ArgumentParser) -> None:
     """Backend options that every command building an agent with make_agent accepts."""
     p.add_argument(

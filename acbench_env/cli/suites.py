@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from acbench_env.cli.common import (
     add_backend_choice,
+    add_dtype_arg,
     add_executor_args,
     executor_for,
 )
@@ -260,17 +261,16 @@ def add_parsers(sub: Any) -> None:
         help="model: one model at a time (default); task: every model on a task before the "
         "next task (all models stay loaded; an interrupted run leaves complete comparisons)",
     )
-    p.add_argument(
-        "--dtype",
-        default="auto",
-        choices=("auto", "float32", "bfloat16", "float16"),
+    add_dtype_arg(
+        p,
+        auto=True,
         help="activation dtype of every model: auto (default: one dtype every model can run "
         "in on the backend: bfloat16 on vLLM when a quantized model is present, else float32)",
     )
-    p.add_argument(
-        "--base-dtype",
-        default=None,
-        choices=("float32", "bfloat16", "float16"),
+    add_dtype_arg(
+        p,
+        flag="--base-dtype",
+        auto=False,
         help="run the base model in another dtype than the variants (explicit; recorded)",
     )
     p.add_argument(
@@ -320,10 +320,9 @@ def add_parsers(sub: Any) -> None:
         help="cap the suite's time (pilot seconds per episode x --models-in-suite)",
     )
     p.add_argument("--models-in-suite", type=int, default=7, help="base + variants (7)")
-    p.add_argument(
-        "--dtype",
-        default=None,
-        choices=("float32", "bfloat16", "float16"),
+    add_dtype_arg(
+        p,
+        auto=False,
         help="activation dtype of the pilots (default: the backend's for the model); use the "
         "one the suite runs the base in (bfloat16 on vLLM next to W4 variants)",
     )
@@ -373,10 +372,9 @@ def add_parsers(sub: Any) -> None:
     )
     p.add_argument("--max-batch-tokens", type=int, default=8192, help="padded tokens per batch")
     add_backend_choice(p, loads_model=True)
-    p.add_argument(
-        "--dtype",
-        default="auto",
-        choices=("auto", "float32", "bfloat16", "float16"),
+    add_dtype_arg(
+        p,
+        auto=True,
         help="activation dtype of every model (auto: float32; on vLLM bfloat16 for quantized "
         "checkpoints)",
     )

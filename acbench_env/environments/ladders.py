@@ -37,18 +37,24 @@ NEEDLE = Ladder(
     )
 )
 
+
+def _level_ctx(level: str, n: int, note: str = "") -> Rung:
+    """The rung ``<level>-ctx<n>``: a long-context env's level at ``n`` tokens of context."""
+    return Rung(f"{level}-ctx{n}", {"level": level, "context_length": n}, note)
+
+
 #: RULER-style needles (multi-key, multi-value, multi-query, variable tracking): the level
 #: (distractors) and the context length move together.
 RULER = Ladder(
     (
-        Rung("easy-ctx256", {"level": "easy", "context_length": 256}, "2 needles, 256 tokens"),
-        Rung("easy-ctx512", {"level": "easy", "context_length": 512}),
-        Rung("easy-ctx1024", {"level": "easy", "context_length": 1024}),
-        Rung("medium-ctx1024", {"level": "medium", "context_length": 1024}, "near-miss keys"),
-        Rung("medium-ctx2048", {"level": "medium", "context_length": 2048}),
-        Rung("hard-ctx2048", {"level": "hard", "context_length": 2048}),
-        Rung("hard-ctx4096", {"level": "hard", "context_length": 4096}),
-        Rung("hard-ctx8000", {"level": "hard", "context_length": _MAX_CONTEXT}),
+        _level_ctx("easy", 256, "2 needles, 256 tokens"),
+        _level_ctx("easy", 512),
+        _level_ctx("easy", 1024),
+        _level_ctx("medium", 1024, "near-miss keys"),
+        _level_ctx("medium", 2048),
+        _level_ctx("hard", 2048),
+        _level_ctx("hard", 4096),
+        _level_ctx("hard", _MAX_CONTEXT),
     )
 )
 
@@ -59,14 +65,14 @@ DOCQA = Ladder(
             {"level": "easy", "context_length": 256, "few_shot": 2},
             "2 short documents, 2 answered collections as turns",
         ),
-        Rung("easy-ctx256", {"level": "easy", "context_length": 256}, "2 short documents"),
-        Rung("easy-ctx512", {"level": "easy", "context_length": 512}, "2 short documents"),
-        Rung("easy-ctx1024", {"level": "easy", "context_length": 1024}),
-        Rung("easy-ctx2048", {"level": "easy", "context_length": 2048}),
-        Rung("medium-ctx2048", {"level": "medium", "context_length": 2048}, "two-document Qs"),
-        Rung("medium-ctx4096", {"level": "medium", "context_length": 4096}),
-        Rung("hard-ctx4096", {"level": "hard", "context_length": 4096}),
-        Rung("hard-ctx8000", {"level": "hard", "context_length": _MAX_CONTEXT}),
+        _level_ctx("easy", 256, "2 short documents"),
+        _level_ctx("easy", 512, "2 short documents"),
+        _level_ctx("easy", 1024),
+        _level_ctx("easy", 2048),
+        _level_ctx("medium", 2048, "two-document Qs"),
+        _level_ctx("medium", 4096),
+        _level_ctx("hard", 4096),
+        _level_ctx("hard", _MAX_CONTEXT),
     )
 )
 
@@ -91,6 +97,12 @@ LONGGEN = Ladder(
     )
 )
 
+
+def _difficulty(d: int, note: str = "") -> Rung:
+    """The rung ``d<d>``: a tool-use env's ``difficulty`` with its own default examples."""
+    return Rung(f"d{d}", {"difficulty": d, "few_shot": None}, note)
+
+
 FUNCTION_CALL = Ladder(
     (
         Rung(
@@ -104,9 +116,9 @@ FUNCTION_CALL = Ladder(
             "tools as one-line signatures",
         ),
         Rung("d0-shots4", {"difficulty": 0, "few_shot": 4}, "4 solved examples, 2 distractors"),
-        Rung("d0", {"difficulty": 0, "few_shot": None}, "2 examples, 2 distractors"),
-        Rung("d1", {"difficulty": 1, "few_shot": None}, "1 example, 3 distractors"),
-        Rung("d2", {"difficulty": 2, "few_shot": None}, "no example, 5 distractors"),
+        _difficulty(0, "2 examples, 2 distractors"),
+        _difficulty(1, "1 example, 3 distractors"),
+        _difficulty(2, "no example, 5 distractors"),
     )
 )
 
@@ -144,9 +156,9 @@ MULTI_TURN = Ladder(
         Rung(
             "d0-shots3", {"difficulty": 0, "few_shot": 3}, "1 call, only needed tools, 3 examples"
         ),
-        Rung("d0", {"difficulty": 0, "few_shot": None}, "1 call, 1 example"),
-        Rung("d1", {"difficulty": 1, "few_shot": None}, "2 calls, 2 distractors"),
-        Rung("d2", {"difficulty": 2, "few_shot": None}, "3 calls, every tool, no example"),
+        _difficulty(0, "1 call, 1 example"),
+        _difficulty(1, "2 calls, 2 distractors"),
+        _difficulty(2, "3 calls, every tool, no example"),
     )
 )
 
@@ -164,17 +176,17 @@ MULTI_TURN_HARD = Ladder(
             {"difficulty": 1, "few_shot": 3, "tool_listing": "signature"},
             "2 calls, 2 distractors, 3 examples, signatures",
         ),
-        Rung("d1", {"difficulty": 1, "few_shot": None}, "2 calls, 2 distractors"),
-        Rung("d2", {"difficulty": 2, "few_shot": None}, "3 calls, every tool, no example"),
+        _difficulty(1, "2 calls, 2 distractors"),
+        _difficulty(2, "3 calls, every tool, no example"),
     )
 )
 
 TOOL_STEPS = Ladder(
     (
         Rung("d0-shots4", {"difficulty": 0, "few_shot": 4}, "2 calls, 4 examples"),
-        Rung("d0", {"difficulty": 0, "few_shot": None}, "2 calls, 2 examples"),
-        Rung("d1", {"difficulty": 1, "few_shot": None}, "3 calls, 4 distractors"),
-        Rung("d2", {"difficulty": 2, "few_shot": None}, "4 calls, every tool, no example"),
+        _difficulty(0, "2 calls, 2 examples"),
+        _difficulty(1, "3 calls, 4 distractors"),
+        _difficulty(2, "4 calls, every tool, no example"),
     )
 )
 
