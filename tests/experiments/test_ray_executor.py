@@ -160,9 +160,12 @@ def test_two_node_suite_survives_a_lost_node_and_matches_local(
 
 
 class _GatedBackend:
-    """A scripted backend for model ``a`` that, after its first reply, waits (up to two
-    minutes) for ``gate`` to exist: the test creates it once model ``b`` has written an
-    episode, which needs a node that joined after the run started."""
+    """A scripted backend for model ``a`` that, after its first reply, waits for ``gate`` to
+    exist: the test creates it once model ``b`` has written an episode, which needs a node
+    that joined after the run started (and in its ``finally``). The wait is bounded only as
+    a last resort (15 minutes): if it ran out while the driver was still slow to record a's
+    first episode (a loaded machine), a's replica would finish, free the head, and take b's
+    cells there before the new node joined."""
 
     def __init__(self, gate: str, model_id: str) -> None:
         from acbench_env.agents.backends.scripted import ScriptedBackend
@@ -175,7 +178,7 @@ class _GatedBackend:
     def generate(self, requests):
         self._calls += 1
         if self._calls > 1 and self.model_id == "a":
-            deadline = time.monotonic() + 120
+            deadline = time.monotonic() + 900
             while not self._gate.exists() and time.monotonic() < deadline:
                 time.sleep(0.1)
         return self._inner.generate(requests)
@@ -224,17 +227,19 @@ def test_a_node_that_joins_mid_run_gets_work(tmp_path, monkeypatch) -> None:
 
         thread = threading.Thread(target=go)
         thread.start()
-        deadline = time.monotonic() + 120
+        # Generous limits: on a loaded 2-core machine starting the cluster, its workers and
+        # a node takes minutes; on an idle one the test takes about 20 s.
+        deadline = time.monotonic() + 600
         while not (out / "runs" / "a").is_dir() and time.monotonic() < deadline:
             time.sleep(0.1)
         assert (out / "runs" / "a").is_dir(), result
         assert not (out / "runs" / "b").exists()  # b's replica has no room on the head
         cluster.add_node(num_cpus=1)
-        while not (out / "runs" / "b").is_dir() and time.monotonic() < deadline + 120:
+        while not (out / "runs" / "b").is_dir() and time.monotonic() < deadline + 600:
             time.sleep(0.1)
         b_started = (out / "runs" / "b").is_dir()
         Path(gate).touch()
-        thread.join(timeout=120)
+        thread.join(timeout=600)
         assert "error" not in result, result.get("error")
         assert b_started, "model b got no work on the node that joined"
         assert result["run"].new_episodes == TOTAL
