@@ -7,9 +7,12 @@ One vLLM engine serves these measurements, side by side in this process:
 2. ``lockstep``: every task's episodes in flight together, up to ``--batch-size``, stepped
    in lockstep: one ``generate`` call per step for all episodes in flight, so every step
    waits for the batch's longest reply (the runner before it kept the engine fed);
-3. ``suite``: the same, the way the runner runs it now: each episode's next request joins
-   the running engine as soon as its previous one is answered (``submit`` / ``collect``);
-4. ``raw``: every request the ``suite`` run sent, replayed in one ``generate`` call (no
+3. ``lanes``: each episode's next request joins the running engine as soon as its previous
+   one is answered (``submit`` / ``collect``), episodes started in lane order (the runner
+   before it started the longest chains first);
+4. ``suite``: the same, the way the runner runs it now: episodes with the longest possible
+   chain of steps first;
+5. ``raw``: every request the ``suite`` run sent, replayed in one ``generate`` call (no
    environments, no waiting for other episodes: what the engine can do on these prompts).
 
 Fair comparison: the model is loaded, and every task's environment built and reset once
@@ -18,7 +21,7 @@ before each measurement (the replay would otherwise find every prompt cached by 
 run); rendering the chat template and tokenizing count in all of them (``raw`` renders and
 tokenizes its requests inside its ``generate`` call too); only the suite runs step
 environments. Generated tokens per second of each; ends with ``ratio suite/raw=<x>``
-(target >= 0.8), the same ratio for ``lockstep`` (and ``today``), and how many episodes'
+(target >= 0.8), the same ratio for ``lockstep``, ``lanes`` (and ``today``), and how many episodes'
 greedy outputs differ between ``lockstep`` and ``suite`` (batch composition). Needs vLLM
 (``acbench-env[vllm]``; ~5 GB of RAM on CPU).
 
@@ -37,6 +40,7 @@ from typing import Any
 
 from acbench_env.core.jsonl import step_values
 from acbench_env.core.suites import get_suite
+from acbench_env.experiments.runner import _Episodes
 from acbench_env.experiments.suite import run_suite
 
 
@@ -140,7 +144,9 @@ def main() -> None:
         env.close()
     entries = [{"label": "m", "model": args.model, "backend": "vllm", "weights_sha256": "-"}]
 
-    def run(order: str, batch: int, out: Path, stream: bool) -> tuple[Recording, float]:
+    def run(
+        order: str, batch: int, out: Path, stream: bool, lane_order: bool = False
+    ) -> tuple[Recording, float]:
         rec = (StreamRecording if stream else Recording)(backend)
 
         def factory(entry: Any, task: Any, repeat: int) -> Any:
@@ -149,16 +155,22 @@ def main() -> None:
             )
 
         backend.llm.reset_prefix_cache()
+        chain_tokens = _Episodes.chain_tokens
+        if lane_order:  # every lane ties: the stable sort keeps lane order, seed order
+            _Episodes.chain_tokens = lambda self, li: 0  # type: ignore[method-assign]
         t = time.perf_counter()
-        run_suite(
-            [args.model],
-            suite,
-            out,
-            agent_factory=factory,
-            model_entries=entries,
-            batch_size=batch,
-            order=order,
-        )
+        try:
+            run_suite(
+                [args.model],
+                suite,
+                out,
+                agent_factory=factory,
+                model_entries=entries,
+                batch_size=batch,
+                order=order,
+            )
+        finally:
+            _Episodes.chain_tokens = chain_tokens  # type: ignore[method-assign]
         return rec, time.perf_counter() - t
 
     def show(name: str, rec: Recording, seconds: float) -> float:
@@ -177,6 +189,10 @@ def main() -> None:
             rates["today"] = show("today", old, old_s)
         lock, lock_s = run("model", args.batch_size, Path(tmp) / "lockstep", stream=False)
         rates["lockstep"] = show("lockstep", lock, lock_s)
+        lanes, lanes_s = run("model", args.batch_size, Path(tmp) / "lanes", True, True)
+        rates["lanes"] = show("lanes", lanes, lanes_s)
+        assert isinstance(lanes, StreamRecording)
+        print(f"lanes: {lanes.tail(4):.1f} s with 1-4 requests in flight")
         new, new_s = run("model", args.batch_size, Path(tmp) / "suite", stream=True)
         rates["suite"] = show("suite", new, new_s)
         assert isinstance(new, StreamRecording)
@@ -194,6 +210,8 @@ def main() -> None:
         )
         before, after = raw_outputs(Path(tmp) / "lockstep"), raw_outputs(Path(tmp) / "suite")
         differ = sorted(k for k in before if before[k] != after.get(k))
+        in_lanes = raw_outputs(Path(tmp) / "lanes")
+        differ_lanes = sorted(k for k in before if in_lanes[k] != after.get(k))
     backend.llm.reset_prefix_cache()
     t = time.perf_counter()
     raw_out = backend.generate(new.requests)
@@ -210,7 +228,11 @@ def main() -> None:
         f"{len(before)} episodes"
         + (": " + ", ".join(f"{e} seed {s}" for e, s in differ) if differ else "")
     )
-    for name in ("today", "lockstep"):
+    print(
+        f"greedy outputs that differ between lanes and suite: {len(differ_lanes)} of "
+        f"{len(before)} episodes"
+    )
+    for name in ("today", "lockstep", "lanes"):
         if name in rates:
             print(f"ratio {name}/raw={rates[name] / raw:.3f}")
     print(f"ratio suite/raw={rates['suite'] / raw:.3f}")

@@ -199,13 +199,27 @@ class _Episodes:
         self.recorded = [to_jsonable(dict(lane.env_kwargs)) for lane in lanes]
         self.rungs: dict[int, str | None] = {}  # lane -> its rung, from the lane's first env
 
+    def _env(self, li: int) -> Any:
+        if self.free.get(li):
+            return self.free[li].pop()
+        env = make(self.lanes[li].env_id, **dict(self.lanes[li].env_kwargs))
+        self.made.append(env)
+        return env
+
+    def chain_tokens(self, li: int) -> int:
+        """The most tokens one episode of lane ``li`` can generate one after another: its
+        env's ``max_steps`` times the per-step budget (the agent's ``max_new_tokens``, else
+        the env's ``answer_tokens``). Builds the lane's first env (kept for its episodes)."""
+        env = self._env(li)
+        self.free.setdefault(li, []).append(env)
+        inner = getattr(env, "unwrapped", env)
+        steps = int(getattr(inner, "max_steps", 1))
+        budget: Any = getattr(self.lanes[li].agent, "max_new_tokens", None)
+        return steps * int(budget or getattr(inner, "answer_tokens", 1))
+
     def start(self, li: int, ep_seed: int) -> _Slot:
         lane = self.lanes[li]
-        if self.free.get(li):
-            env = self.free[li].pop()
-        else:
-            env = make(lane.env_id, **dict(lane.env_kwargs))
-            self.made.append(env)
+        env = self._env(li)
         if li not in self.rungs:
             self.rungs[li] = env_rung(lane.env_id, env, lane.env_kwargs)
         task_index = None if lane.task_indices is None else lane.task_indices.get(ep_seed)
@@ -287,15 +301,18 @@ def drive(
     stream: bool = True,
 ) -> Iterator[tuple[int, Trajectory]]:
     """Run every lane's episodes, at most ``width`` at once, yielding ``(lane index,
-    trajectory)`` as each episode finishes. Free slots are filled in lane order, seed order.
-    ``pools`` may hold environments already built for a lane (they are reused and closed).
+    trajectory)`` as each episode finishes. ``pools`` may hold environments already built
+    for a lane (they are reused and closed).
 
     When every lane's agent shares one backend that can take requests while others are in
     flight (``submit`` / ``collect``: the vLLM backend) and ``stream`` is true, each
     episode's next request goes to the backend as soon as its previous one is answered,
     and a finished episode's slot is filled at once: the engine stays fed instead of
-    waiting, step after step, for the longest reply of the batch. Otherwise all pending
-    requests go out together, one batch per step.
+    waiting, step after step, for the longest reply of the batch. Episodes then start
+    longest possible chain first (:meth:`_Episodes.chain_tokens`; ties in lane order, seed
+    order): a many-step episode's dependent requests would otherwise run nearly alone at
+    the end, when the engine has little else to do. Otherwise all pending requests go out
+    together, one batch per step, and free slots are filled in lane order, seed order.
     """
     width = positive_int("batch_size", width)
     pending = deque((li, s) for li, lane in enumerate(lanes) for s in lane.seeds)
@@ -303,6 +320,8 @@ def drive(
     backend = _streaming_backend(lanes) if stream else None
     try:
         if backend is not None:
+            chains = {li: episodes.chain_tokens(li) for li, lane in enumerate(lanes) if lane.seeds}
+            pending = deque(sorted(pending, key=lambda item: -chains[item[0]]))  # stable
             yield from _drive_streaming(lanes, episodes, pending, width, backend)
             return
         active: list[_Slot] = []

@@ -245,7 +245,20 @@ def test_streaming_backend_is_kept_fed_with_the_same_trajectories() -> None:
 
 def test_stopping_a_streaming_drive_cancels_the_requests_in_flight() -> None:
     backend = StreamingBackend()
-    run = drive(lanes_of(backend), width=8)
-    next(run)  # a Needle episode (2 engine steps); two FunctionCall ones (4) are in flight
+    run = drive(lanes_of(backend)[:2], width=8)
+    next(run)  # a Needle episode (2 engine steps); the six FunctionCall ones (4) are in flight
     run.close()
-    assert backend.cancelled == 2 and not backend.flight
+    assert backend.cancelled == 6 and not backend.flight
+
+
+def test_a_streaming_drive_starts_the_longest_chains_first() -> None:
+    """BlocksWorld (3 steps of 16 tokens) can chain the most tokens, then FunctionCall and
+    Workflow (one step of 32), then Needle (one of 16); ties keep lane order, seed order.
+    One episode at a time makes the start order visible; the lockstep path keeps lane order."""
+    streamed = [(i, t.seed) for i, t in drive(lanes_of(StreamingBackend()), width=1)]
+    lanes = lanes_of(StreamingBackend())
+    by_chain = [(2, s) for s in lanes[2].seeds]
+    by_chain += [(i, s) for i in (1, 3) for s in lanes[i].seeds]
+    assert streamed == by_chain + [(0, s) for s in lanes[0].seeds]
+    lockstep = [(i, t.seed) for i, t in drive(lanes, width=1, stream=False)]
+    assert lockstep == [(i, s) for i, lane in enumerate(lanes) for s in lane.seeds]
