@@ -45,15 +45,19 @@ def main() -> None:
         by_cap[caps[env]].append(env)
     keys = {e: sorted(k for k in scores["default"] if k[0] == e) for e in caps}
 
-    def contrast(name: str, f: Callable[[Key], float], weight: dict[str, float]) -> None:
+    def contrast(
+        name: str, f: Callable[[Key], float], weight: dict[str, float], scale: float = 1.0
+    ) -> None:
+        """``scale`` times the weighted mean of ``f`` (the weights are normalized)."""
         envs = [e for e in sorted(caps) if weight.get(e)]
         diffs = [[f(k) for k in keys[e]] for e in envs]
         w = [weight[e] for e in envs]
         iv = paired_interval(diffs, w)
         mark = "excludes 0" if iv.excludes_zero else "includes 0"
         print(
-            f"{name:58s} {iv.estimate:+.3f} [{iv.low:+.3f}, {iv.high:+.3f}] "
-            f"pairs {iv.pairs} {mark}, MDE {delta_mde(diffs, w):.3f}"
+            f"{name:58s} {scale * iv.estimate:+.3f} [{scale * iv.low:+.3f}, "
+            f"{scale * iv.high:+.3f}] pairs {iv.pairs} {mark}, "
+            f"MDE {scale * delta_mde(diffs, w):.3f}"
         )
 
     overall = {e: 1 / (len(by_cap) * len(by_cap[caps[e]])) for e in caps}
@@ -79,15 +83,17 @@ def main() -> None:
         overall,
     )
     # Real-world delta minus the mean of the workflow and tool-use deltas: the sign of the
-    # other capabilities' differences is flipped, and weights give each side its mean.
+    # other capabilities' differences is flipped, and weights give each side its mean (they
+    # sum to 2, and the interval normalizes them: hence scale 2).
     rw, wf, tu = by_cap["real_world_application"], by_cap["workflow_generation"], by_cap["tool_use"]
     weight = {e: 1 / len(rw) for e in rw} | {e: 0.5 / len(wf) for e in wf}
     weight |= {e: 0.5 / len(tu) for e in tu}
     for v in (*QUANT, *PRUNE):
         contrast(
-            f"{v}: real-world delta minus mean(workflow, tool-use) delta (/2)",
+            f"{v}: real-world delta minus mean(workflow, tool-use) delta",
             lambda k, v=v: (1 if k[0] in rw else -1) * (scores[v][k] - scores["default"][k]),  # type: ignore[misc]
             weight,
+            scale=2.0,
         )
 
 

@@ -308,20 +308,24 @@ def drive(
     flight (``submit`` / ``collect``: the vLLM backend) and ``stream`` is true, each
     episode's next request goes to the backend as soon as its previous one is answered,
     and a finished episode's slot is filled at once: the engine stays fed instead of
-    waiting, step after step, for the longest reply of the batch. Episodes then start
-    longest possible chain first (:meth:`_Episodes.chain_tokens`; ties in lane order, seed
-    order): a many-step episode's dependent requests would otherwise run nearly alone at
-    the end, when the engine has little else to do. Otherwise all pending requests go out
-    together, one batch per step, and free slots are filled in lane order, seed order.
+    waiting, step after step, for the longest reply of the batch. Otherwise all pending
+    requests go out together, one batch per step.
+
+    Either way, episodes start longest possible chain first (:meth:`_Episodes.chain_tokens`;
+    ties in lane order, seed order): a many-step episode's dependent requests would
+    otherwise run nearly alone at the end, when the backend has little else to do.
     """
     width = positive_int("batch_size", width)
-    pending = deque((li, s) for li, lane in enumerate(lanes) for s in lane.seeds)
     episodes = _Episodes(lanes, pools)
     backend = _streaming_backend(lanes) if stream else None
     try:
+        chains = {li: episodes.chain_tokens(li) for li, lane in enumerate(lanes) if lane.seeds}
+        pending = deque(
+            (li, s)  # stable: ties keep lane order, seed order
+            for li in sorted(chains, key=lambda li: -chains[li])
+            for s in lanes[li].seeds
+        )
         if backend is not None:
-            chains = {li: episodes.chain_tokens(li) for li, lane in enumerate(lanes) if lane.seeds}
-            pending = deque(sorted(pending, key=lambda item: -chains[item[0]]))  # stable
             yield from _drive_streaming(lanes, episodes, pending, width, backend)
             return
         active: list[_Slot] = []

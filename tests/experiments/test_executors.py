@@ -254,11 +254,11 @@ def test_stopping_a_streaming_drive_cancels_the_requests_in_flight() -> None:
 def test_a_streaming_drive_starts_the_longest_chains_first() -> None:
     """BlocksWorld (3 steps of 16 tokens) can chain the most tokens, then FunctionCall and
     Workflow (one step of 32), then Needle (one of 16); ties keep lane order, seed order.
-    One episode at a time makes the start order visible; the lockstep path keeps lane order."""
-    streamed = [(i, t.seed) for i, t in drive(lanes_of(StreamingBackend()), width=1)]
+    One episode at a time makes the start order visible, streamed or in lockstep."""
     lanes = lanes_of(StreamingBackend())
     by_chain = [(2, s) for s in lanes[2].seeds]
     by_chain += [(i, s) for i in (1, 3) for s in lanes[i].seeds]
-    assert streamed == by_chain + [(0, s) for s in lanes[0].seeds]
-    lockstep = [(i, t.seed) for i, t in drive(lanes, width=1, stream=False)]
-    assert lockstep == [(i, s) for i, lane in enumerate(lanes) for s in lane.seeds]
+    by_chain += [(0, s) for s in lanes[0].seeds]
+    for stream in (True, False):
+        got = drive(lanes_of(StreamingBackend()), width=1, stream=stream)
+        assert [(i, t.seed) for i, t in got] == by_chain
