@@ -158,7 +158,15 @@ def test_ctrl_c_then_rerun_completes_exactly(tmp_path, python_exe, python_env) -
         "1",
         "--no-progress",
     ]
-    proc = subprocess.Popen(args, env=python_env, stderr=subprocess.PIPE, text=True)
+    # A shell's background job (`cmd &` without job control) ignores SIGINT, and Python then
+    # never raises KeyboardInterrupt: give the child the default disposition back.
+    proc = subprocess.Popen(
+        args,
+        env=python_env,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
         if out.exists() and out.read_bytes().count(b"\n") >= 5:
