@@ -79,6 +79,17 @@ DOCQA = Ladder(
 LONGGEN = Ladder(
     (
         Rung(
+            "q2-shots2-larger",
+            {
+                "level": "easy",
+                "questions": 2,
+                "few_shot": 2,
+                "inline_example": False,
+                "kinds": ("larger",),
+            },
+            "2 questions, one kind (the larger of two numbers), 2 answered lists as turns",
+        ),
+        Rung(
             "q2-shots2-kinds",
             {
                 "level": "easy",
@@ -105,6 +116,17 @@ def _difficulty(d: int, note: str = "") -> Rung:
 
 FUNCTION_CALL = Ladder(
     (
+        Rung(
+            "d0-single-shots4-sig",
+            {
+                "difficulty": 0,
+                "few_shot": 4,
+                "tool_listing": "signature",
+                "distractors": 1,
+                "categories": ("single",),
+            },
+            "single-call items only (one offered tool; no parallel or irrelevance items)",
+        ),
         Rung(
             "d0-shots4-sig-dis1",
             {"difficulty": 0, "few_shot": 4, "tool_listing": "signature", "distractors": 1},

@@ -331,3 +331,29 @@ def test_multiturn_distractors_override_and_the_hard_ladder() -> None:
     assert env_class("acbench/ToolMultiTurn-v0").ladder[0].env_kwargs["difficulty"] == 0
     with pytest.raises(ConfigError, match="distractors must be an int from 0 to 10"):
         gymnasium.make(env_id, distractors=11)
+
+
+def test_standard_v3_rungs_narrow_the_items_not_the_skill() -> None:
+    """FunctionCall's ``d0-single-shots4-sig`` draws only single-call items (one offered
+    tool, one call expected); LongGen's ``q2-shots2-larger`` asks only "which number is
+    larger". Both still need the skill (a call with the right arguments; answers written in
+    place) and the oracle still scores 1 on them."""
+    from acbench_env.environments.function_call import FunctionCallEnv
+    from acbench_env.environments.longgen import LongGenEnv
+
+    call_rung = FunctionCallEnv.ladder.rung("d0-single-shots4-sig")
+    assert FunctionCallEnv.ladder.rungs[0] is call_rung
+    env = gymnasium.make("acbench/FunctionCall-v0", **call_rung.env_kwargs).unwrapped
+    for seed in range(6):
+        env.reset(seed=seed)
+        assert env.task.category == "single" and len(env.task.functions) == 1
+        _, _, score = _oracle_episode("acbench/FunctionCall-v0", seed, **call_rung.env_kwargs)
+        assert score == 1.0
+
+    gen_rung = LongGenEnv.ladder.rung("q2-shots2-larger")
+    assert LongGenEnv.ladder.rungs[0] is gen_rung
+    for seed in range(4):
+        obs, info, score = _oracle_episode("acbench/LongGen-v0", seed, **gen_rung.env_kwargs)
+        questions = [line for line in obs.splitlines() if line.startswith("Question ")]
+        assert len(questions) == 2 and all("Which number is larger" in q for q in questions)
+        assert len(_shots(info)) == 4 and score == 1.0

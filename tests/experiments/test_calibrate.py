@@ -165,13 +165,13 @@ def test_standard_suite_rows_are_valid_rungs() -> None:
     from acbench_env.experiments.suite import check_suite_task
 
     assert {t.env_id for t in STANDARD.tasks} == set(env_ids())
-    # v2: every row's rung was piloted (8 bfloat16 episodes), none taken on trust.
-    assert STANDARD.version == 2
+    # v3: every row's rung was piloted (16 bfloat16 episodes), none taken on trust.
+    assert STANDARD.version == 3
     for t in STANDARD.tasks:
         check_suite_task(t)
         assert t.calibration is not None
         assert t.calibration["pilot_mean"] is not None, t.env_id
-        assert t.calibration["pilot_episodes"] == 8, t.env_id
+        assert t.calibration["pilot_episodes"] == 16, t.env_id
         spec_kwargs = dict(gymnasium.spec(t.env_id).kwargs or {})
         assert (
             rung_of(env_class(t.env_id), spec_kwargs, dict(t.env_kwargs)) == (t.calibration["rung"])
