@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from acbench_env.agents.templates import template_path
-from acbench_env.core.errors import BackendError, ConfigError, MissingDependencyError
+from acbench_env.core.errors import BackendError, ConfigError, require
 from acbench_env.core.models import resolve_model
 
 logger = logging.getLogger(__name__)
@@ -182,10 +182,7 @@ class VLLMServer:
         return self.cfg.base_url
 
     def start(self) -> None:
-        import importlib.util
-
-        if importlib.util.find_spec("vllm") is None:
-            raise MissingDependencyError("vllm", "vllm", "acbench serve")
+        require("vllm", "vllm", "acbench serve")
         cmd = server_command(self.cfg)
         env = dict(os.environ)
         env.setdefault("VLLM_CPU_KVCACHE_SPACE", str(self.cfg.kv_cache_gb))

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import logging
 import sys
 from typing import Any
 
 from acbench_env.core.errors import (
-    MissingDependencyError,
+    require,
 )
 
 logger = logging.getLogger("acbench_env.cli")
@@ -65,8 +64,7 @@ def cmd_compress(args: argparse.Namespace) -> int:
         pattern=args.pattern,
         **{k: getattr(args, k) for k in TUNABLES if getattr(args, k) is not None},
     )
-    if importlib.util.find_spec("torch") is None:
-        raise MissingDependencyError("torch", "hf", "acbench compress")
+    require("torch", "hf", "acbench compress")
     from acbench_env.compression.pipeline import compress
 
     result = compress(

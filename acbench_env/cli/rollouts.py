@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import logging
 import sys
 from typing import Any
@@ -14,7 +13,7 @@ from acbench_env.cli.common import (
     parse_env_args,
 )
 from acbench_env.core.errors import (
-    MissingDependencyError,
+    require,
 )
 
 logger = logging.getLogger("acbench_env.cli")
@@ -25,9 +24,7 @@ def cmd_rollouts(args: argparse.Namespace) -> int:
     from acbench_env.experiments.rollouts import run_rollouts, tokenizer_encoder
 
     check_env_id(args.env)
-    for package in ("pyarrow", "datasets"):
-        if importlib.util.find_spec(package) is None:
-            raise MissingDependencyError(package, "rl", "acbench rollouts")
+    require(("pyarrow", "datasets"), "rl", "acbench rollouts")
     args.agent, args.record_tokens, args.system_prompt = "llm", True, None
     args.batch_size = args.batch_size or args.tasks * args.group_size
     encode = tokenizer_encoder(args.tokenizer or args.model)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import logging
 import sys
@@ -23,7 +22,7 @@ from acbench_env.cli.common import (
 from acbench_env.core.errors import (
     BackendError,
     ConfigError,
-    MissingDependencyError,
+    require,
 )
 from acbench_env.core.validation import positive_int
 
@@ -90,8 +89,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.executor == "ray":
         return _run_on_ray(args, env_kwargs, out)
     agent = make_agent(args)
-    if args.parquet and importlib.util.find_spec("pyarrow") is None:
-        raise MissingDependencyError("pyarrow", "rl", "--parquet")
+    if args.parquet:
+        require("pyarrow", "rl", "--parquet")
     try:
         result = run_episodes(
             args.env,

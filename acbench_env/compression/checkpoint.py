@@ -34,7 +34,7 @@ from acbench_env.compression.calibration import BUILTIN, CalibrationSet
 from acbench_env.compression.config import CompressionConfig
 from acbench_env.compression.quantize import QuantizedWeight
 from acbench_env.compression.walk import single_thread
-from acbench_env.core.errors import MissingDependencyError
+from acbench_env.core.errors import require
 from acbench_env.core.fingerprint import COMPRESSION_METADATA_FILE
 
 METADATA_VERSION = 1
@@ -61,10 +61,12 @@ class Provenance:
 
 
 def require_compressed_tensors() -> None:
-    if importlib.util.find_spec("compressed_tensors") is None:
-        raise MissingDependencyError(
-            "compressed-tensors", "compress", "Writing a quantized checkpoint"
-        )
+    require(
+        "compressed_tensors",
+        "compress",
+        "Writing a quantized checkpoint",
+        package="compressed-tensors",
+    )
 
 
 def write_quantized(

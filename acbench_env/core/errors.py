@@ -30,6 +30,22 @@ class MissingDependencyError(AcbenchError, ImportError):
         )
 
 
+def require(
+    modules: str | tuple[str, ...], extra: str, purpose: str, *, package: str | None = None
+) -> None:
+    """Raise :class:`MissingDependencyError` for the first of ``modules`` that is not
+    installed (found with :func:`importlib.util.find_spec`, so nothing is imported).
+
+    ``extra`` is the acbench-env extra that installs it and ``purpose`` what needs it (the
+    message's subject); ``package`` is the name to print where the distribution's name
+    differs from the module's (``compressed-tensors`` for ``compressed_tensors``)."""
+    import importlib.util
+
+    for module in (modules,) if isinstance(modules, str) else modules:
+        if importlib.util.find_spec(module) is None:
+            raise MissingDependencyError(package or module, extra, purpose)
+
+
 class ModelNotFoundError(AcbenchError, FileNotFoundError):
     """A model argument does not name the default model or a model folder."""
 

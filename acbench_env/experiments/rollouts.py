@@ -14,14 +14,13 @@ episode, :data:`ROLLOUT_SCHEMA`, see ``docs/rollouts.md``) is derived from it wi
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from acbench_env.core.errors import ConfigError, MissingDependencyError
+from acbench_env.core.errors import ConfigError, require
 from acbench_env.core.protocols import Agent
 from acbench_env.core.registry import make
 from acbench_env.core.rollout_tokens import assemble_episode, group_advantages
@@ -172,9 +171,7 @@ def _arrow_schema() -> Any:
 def write_rollouts(rows: Sequence[dict[str, Any]], out_dir: str | Path) -> tuple[Path, Path]:
     """Write ``rows`` as ``out_dir/rollouts.parquet`` and the ``datasets`` folder
     ``out_dir/dataset``; returns both paths."""
-    for package in ("pyarrow", "datasets"):
-        if importlib.util.find_spec(package) is None:
-            raise MissingDependencyError(package, "rl", "Writing rollouts")
+    require(("pyarrow", "datasets"), "rl", "Writing rollouts")
     import datasets
     import pyarrow as pa
     import pyarrow.parquet as pq

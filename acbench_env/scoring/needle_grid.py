@@ -9,7 +9,6 @@ produced them); :func:`render_heatmap` draws it as a PNG with matplotlib's Agg c
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 from collections.abc import Iterable, Sequence
@@ -17,7 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from acbench_env.core.errors import ConfigError, MissingDependencyError
+from acbench_env.core.errors import ConfigError, require
 from acbench_env.core.types import Trajectory
 
 #: The rule of acbench/Needle-v0, stated once for the run and the plot.
@@ -125,8 +124,7 @@ def grid_from_trajectories(
 
 def render_heatmap(grid: NeedleGrid, path: str | Path, *, title: str | None = None) -> Path:
     """Draw ``grid`` (x: context length in target tokens, y: needle depth) as a PNG."""
-    if importlib.util.find_spec("matplotlib") is None:
-        raise MissingDependencyError("matplotlib", "plot", "Rendering the needle heatmap")
+    require("matplotlib", "plot", "Rendering the needle heatmap")
     import numpy as np
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.colors import LinearSegmentedColormap

@@ -6,20 +6,18 @@ and returns PNG bytes; :func:`report_plots` returns every plot the report's data
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import math
 from collections.abc import Mapping
 from typing import Any
 
-from acbench_env.core.errors import MissingDependencyError
+from acbench_env.core.errors import require
 
 _COLORS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3")
 
 
 def _figure(width: float, height: float) -> Any:
-    if importlib.util.find_spec("matplotlib") is None:
-        raise MissingDependencyError("matplotlib", "plot", "Drawing the report's plots")
+    require("matplotlib", "plot", "Drawing the report's plots")
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from acbench_env.core.errors import ConfigError, MissingDependencyError
+from acbench_env.core.errors import ConfigError, require
 from acbench_env.core.protocols import Backend, Completion, GenerationRequest
 
 
@@ -103,9 +103,7 @@ def backend_spec(name: str) -> BackendSpec:
 def create_backend(name: str, **kwargs: Any) -> Backend:
     """Create backend ``name`` (e.g. ``create_backend("transformers", model="default")``)."""
     spec = backend_spec(name)
-    for pkg in spec.packages:
-        if importlib.util.find_spec(pkg) is None:
-            raise MissingDependencyError(pkg, spec.extra, f"The {name} backend")
+    require(tuple(spec.packages), spec.extra, f"The {name} backend")
     factory = spec.entry_point
     if isinstance(factory, str):
         module, _, attr = factory.partition(":")

@@ -32,7 +32,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from acbench_env.core.errors import ConfigError, MissingDependencyError
+from acbench_env.core.errors import ConfigError, MissingDependencyError, require
 
 logger = logging.getLogger(__name__)
 
@@ -155,9 +155,7 @@ class EmbeddingSimilarity:
         self._lock = threading.Lock()
 
     def _load(self) -> None:
-        for package in ("torch", "transformers"):
-            if importlib.util.find_spec(package) is None:
-                raise MissingDependencyError(package, "hf", "Embedding similarity")
+        require(("torch", "transformers"), "hf", "Embedding similarity")
         from transformers import AutoModel, AutoTokenizer
 
         self._tokenizer = AutoTokenizer.from_pretrained(str(self.model_dir), local_files_only=True)
