@@ -50,7 +50,7 @@ class RungSkillAgent(BaseAgent):
 
 
 #: Skill per rung index: easiest rungs are nearly always solved, the hardest nearly never.
-SKILL = (0.99, 0.97, 0.85, 0.55, 0.2, 0.03)
+SKILL = (0.99, 0.98, 0.97, 0.85, 0.55, 0.2, 0.03)
 ENVS = ("acbench/LongGen-v0", "acbench/FunctionCall-v0")
 
 
