@@ -29,6 +29,28 @@ extras="$extras,compress"
 
 python=${PYTHON:-python3}
 venv=${ACBENCH_VENV:-.venv}
+
+# Free disk before installing: a --dev environment with vLLM is about 4.5 GB, and pip needs
+# room for its downloads beside it. A full disk otherwise fails halfway through a pip
+# install with "[Errno 28] No space left on device". Checked only when something is missing
+# (no environment yet, or vLLM wanted and not installed); ACBENCH_MIN_FREE_GB overrides.
+needs_install=0
+if [ ! -x "$venv/bin/python" ]; then
+  needs_install=1
+elif [ "$with_vllm" = "1" ] && ! "$venv/bin/python" -c \
+    "import importlib.util, sys; sys.exit(importlib.util.find_spec('vllm') is None)" 2>/dev/null; then
+  needs_install=1
+fi
+if [ "$needs_install" = "1" ]; then
+  if [ "$with_vllm" = "1" ]; then min_gb=${ACBENCH_MIN_FREE_GB:-6}; else min_gb=${ACBENCH_MIN_FREE_GB:-3}; fi
+  venv_parent=$(dirname "$venv")
+  free_kb=$(df -Pk "$venv_parent" 2>/dev/null | awk 'NR==2 {print $4}')
+  if [ -n "$free_kb" ] && [ "$free_kb" -lt $((min_gb * 1024 * 1024)) ]; then
+    echo "setup: only $((free_kb / 1024)) MB free on the disk of $venv_parent; installing needs about ${min_gb} GB." \
+      "Free space (old clones and their .venv, /tmp/pytest-of-$(id -un)) or set ACBENCH_VENV to a folder on a larger disk, then run again." >&2
+    exit 1
+  fi
+fi
 if [ ! -x "$venv/bin/python" ]; then
   echo "setup: creating virtual environment $venv" >&2
   "$python" -m venv "$venv"
