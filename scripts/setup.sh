@@ -34,11 +34,13 @@ venv=${ACBENCH_VENV:-.venv}
 # room for its downloads beside it. A full disk otherwise fails halfway through a pip
 # install with "[Errno 28] No space left on device". Checked only when something is missing
 # (no environment yet, or vLLM wanted and not installed); ACBENCH_MIN_FREE_GB overrides.
+have_vllm() {
+  "$venv/bin/python" -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('vllm') is None)" 2>/dev/null
+}
 needs_install=0
 if [ ! -x "$venv/bin/python" ]; then
   needs_install=1
-elif [ "$with_vllm" = "1" ] && ! "$venv/bin/python" -c \
-    "import importlib.util, sys; sys.exit(importlib.util.find_spec('vllm') is None)" 2>/dev/null; then
+elif [ "$with_vllm" = "1" ] && ! have_vllm; then
   needs_install=1
 fi
 if [ "$needs_install" = "1" ]; then
@@ -72,7 +74,7 @@ echo "setup: installing acbench-env[$extras]" >&2
 # break transformers' imports), so they are removed again: neither vLLM's text models nor
 # acbench-env use them.
 if [ "$with_vllm" = "1" ]; then
-  if "$venv/bin/python" -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('vllm') is None)"; then
+  if have_vllm; then
     echo "setup: vLLM already installed" >&2
   elif [ ${#constraints[@]} -eq 0 ]; then
     echo "setup: installing vllm (GPU)" >&2
